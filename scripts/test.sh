@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make test`: everything, from a clean clone. Builds the release tree, starts a throwaway
+# PostgreSQL 15 cluster, runs the unit and black-box suites on SQLite and PostgreSQL, then the
+# ASan/UBSan build of the same suites, then a bounded libFuzzer run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+step() { printf '\n==> %s\n' "$*"; }
+record() { if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
+
+step "build (release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$JOBS"
+
+PGDIR=$(mktemp -d /tmp/custos-pg.XXXXXX)
+cleanup() { bash scripts/pg-temp.sh stop "$PGDIR" >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
+trap cleanup EXIT
+step "start a throwaway PostgreSQL 15"
+export TEST_PG_URL=$(bash scripts/pg-temp.sh start "$PGDIR")
+export TEST_PG_DIR=$PGDIR
+echo "PostgreSQL at $TEST_PG_URL"
+
+step "unit and API tests (SQLite and PostgreSQL)"
+set +e
+ctest --test-dir build --output-on-failure
+rc=$?
+set -e
+record $rc
+
+step "build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCUSTOS_SANITIZE=ON -DCUSTOS_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$JOBS"
+step "unit and API tests under ASan + UBSan"
+set +e
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  CUSTOS_SANITIZED=1 ctest --test-dir build-asan --output-on-failure
+rc=$?
+set -e
+record $rc
+
+step "fuzz (libFuzzer, ${FUZZ_SECONDS}s)"
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCUSTOS_FUZZ=ON -DCUSTOS_TESTS=OFF -DCUSTOS_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$JOBS" --target fuzz_http
+NEW_CORPUS=$(mktemp -d /tmp/custos-fuzz.XXXXXX)
+set +e
+./build-fuzz/fuzz_http -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 "$NEW_CORPUS" fuzz/corpus 2>&1 | tail -n 15
+rc=${PIPESTATUS[0]}
+set -e
+rm -rf "$NEW_CORPUS"
+record $rc
+
+echo
+echo "suites: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,34 @@
+// The public API: every route of the product is registered here, by area. main() composes the
+// dependencies and calls register_routes once.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "http/metrics.h"
+#include "http/router.h"
+#include "platform/config/config.h"
+#include "platform/storage/db.h"
+
+namespace custos::api {
+
+struct Deps {
+  db::Db& db;
+  const Config& config;
+  http::Metrics& metrics;
+  // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
+  std::map<std::string, std::string> schemas;
+};
+
+void register_routes(http::Router& router, Deps& deps);
+
+// Areas.
+void register_system_routes(http::Router& router, Deps& deps);
+void register_diagnostics_routes(http::Router& router, Deps& deps);
+void register_openapi_route(http::Router& router, Deps& deps);
+
+// The OpenAPI 3.1 document for every route in the router.
+std::string build_openapi(const http::Router& router,
+                          const std::map<std::string, std::string>& schemas);
+
+}  // namespace custos::api

@@ -1,0 +1,162 @@
+// custos: one binary, several subcommands. This is the one place where objects are composed;
+// everything below receives what it needs through its constructor.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "api/api.h"
+#include "http/app.h"
+#include "http/server.h"
+#include "http/static_files.h"
+#include "platform/config/config.h"
+#include "platform/log/log.h"
+#include "platform/storage/db.h"
+#include "platform/storage/migrations.h"
+
+namespace {
+
+using namespace custos;
+
+struct CommonFlags {
+  std::string config_file;
+  std::string listen;
+  std::string database;
+  std::vector<std::string> sets;
+};
+
+void add_common(CLI::App* cmd, CommonFlags& f, bool with_listen) {
+  cmd->add_option("--config", f.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  cmd->add_option("--database", f.database, "Database URL (sqlite://PATH or postgresql://…)");
+  if (with_listen) cmd->add_option("--listen", f.listen, "HOST:PORT to listen on");
+  cmd->add_option("--set", f.sets, "Override a configuration key: --set server.io_threads=4");
+}
+
+Config load(const CommonFlags& f) {
+  ConfigSources src;
+  src.file = f.config_file;
+  src.environment = custos_environment();
+  for (const auto& kv : f.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw ConfigError("config: --set expects KEY=VALUE, got " + kv);
+    src.overrides.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (!f.listen.empty()) src.overrides.emplace_back("server.listen", f.listen);
+  if (!f.database.empty()) src.overrides.emplace_back("database.url", f.database);
+  return load_config(src);
+}
+
+db::Options db_options(const Config& c) {
+  db::Options o;
+  o.url = c.database.url;
+  o.pool_size = c.database.pool_size;
+  o.busy_timeout = std::chrono::milliseconds(c.database.busy_timeout_ms);
+  o.sqlite_cache_mib = c.database.sqlite_cache_mib;
+  return o;
+}
+
+std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return {host, static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)))};
+}
+
+int serve(const Config& config) {
+  log::init(config.log);
+  log::app().info("custos starting; database {}", redact_url(config.database.url));
+  auto database = db::open(db_options(config));
+  auto report = db::migrate(*database);
+  if (!report.applied.empty())
+    log::app().info("schema migrated from version {} to {}", report.from, report.to);
+
+  http::Router router;
+  http::Metrics metrics(router);
+  api::Deps deps{*database, config, metrics, {}};
+  api::register_routes(router, deps);
+
+  std::unique_ptr<http::StaticFiles> static_files;
+  if (!config.server.static_dir.empty())
+    static_files = std::make_unique<http::StaticFiles>(config.server.static_dir);
+  http::App app(router, metrics, static_files.get(), config.server.tls_enabled);
+
+  http::ServerOptions so;
+  std::tie(so.host, so.port) = split_listen(config.server.listen);
+  so.io_threads = io_threads(config);
+  so.worker_threads = worker_threads(config);
+  so.max_body_bytes = static_cast<uint64_t>(config.server.max_body_bytes);
+  so.header_limit_bytes = static_cast<uint32_t>(config.server.header_limit_bytes);
+  so.header_timeout = std::chrono::milliseconds(config.server.header_timeout_ms);
+  so.body_timeout = std::chrono::milliseconds(config.server.body_timeout_ms);
+  so.write_timeout = std::chrono::milliseconds(config.server.write_timeout_ms);
+  so.idle_timeout = std::chrono::milliseconds(config.server.idle_timeout_ms);
+  so.max_connections = config.server.max_connections;
+  so.shutdown_grace = std::chrono::milliseconds(config.server.shutdown_grace_ms);
+  so.tls = config.server.tls_enabled;
+  so.tls_cert_file = config.server.tls_cert_file;
+  so.tls_key_file = config.server.tls_key_file;
+
+  {
+    http::Server server(so, app);
+    server.bind();
+    server.run([&](uint16_t port) {
+      log::app().info("listening on {}://{}:{} with {} I/O and {} worker threads",
+                      so.tls ? "https" : "http", so.host, port, so.io_threads, so.worker_threads);
+    });
+  }
+  database->close();
+  log::app().info("stopped cleanly");
+  log::shutdown();
+  return 0;
+}
+
+int migrate_cmd(const Config& config) {
+  auto database = db::open(db_options(config));
+  auto report = db::migrate(*database);
+  std::printf("schema version %d -> %d (%zu applied)\n", report.from, report.to,
+              report.applied.size());
+  database->close();
+  return 0;
+}
+
+int config_check(const Config& config) {
+  for (const auto& [k, v] : describe(config)) std::printf("%s = %s\n", k.c_str(), v.c_str());
+  std::printf("config ok\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Custos — service information management"};
+  cli.require_subcommand(1);
+
+  CommonFlags serve_flags, migrate_flags, check_flags;
+  auto* serve_cmd = cli.add_subcommand("serve", "Serve the API and the console");
+  add_common(serve_cmd, serve_flags, true);
+  auto* migrate = cli.add_subcommand("migrate", "Bring the database schema up to date");
+  add_common(migrate, migrate_flags, false);
+  auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
+  config_cmd->require_subcommand(1);
+  auto* check = config_cmd->add_subcommand("check", "Validate the configuration and print it");
+  add_common(check, check_flags, true);
+  cli.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(cli, argc, argv);
+  try {
+    if (*serve_cmd) return serve(load(serve_flags));
+    if (*migrate) return migrate_cmd(load(migrate_flags));
+    if (*check) return config_check(load(check_flags));
+    if (cli.got_subcommand("version")) {
+      std::printf("custos 0.1.0\n");
+      return 0;
+    }
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "custos: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,134 @@
+// Organisation: the department tree (each with a head and a parent, so "the head of department
+// X" and "the head's superior" resolve), posts (岗位), users and roles. Requirements SI-3, OA-1,
+// OA-3, OA-4, IT-2 rest on knowing who acts for which department with what clearance.
+// Separation of duties (三权分立) is enforced here: the system administrator manages users and
+// departments, the security administrator roles and clearances, and nobody changes their own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/authn/auth_service.h"
+#include "platform/authz/authz.h"
+#include "platform/clock.h"
+#include "platform/storage/db.h"
+
+namespace custos::org {
+
+struct Department {
+  int64_t id = 0;
+  std::string code, name, kind, path;
+  std::optional<int64_t> parent_id, head_user_id;
+  int64_t version = 0, created_at = 0, updated_at = 0;
+};
+
+struct DepartmentInput {
+  std::optional<std::string> code, name, kind;
+  std::optional<std::optional<int64_t>> parent_id, head_user_id;  // outer: present; inner: null
+};
+
+struct User {
+  int64_t id = 0;
+  std::string username, name, status, admin_role;
+  std::optional<std::string> employee_no, email;
+  std::optional<int64_t> department_id, manager_id;
+  int clearance = 1;
+  bool must_change_password = false, totp_enabled = false;
+  std::vector<int64_t> role_ids;
+  int64_t version = 0, created_at = 0, updated_at = 0;
+};
+
+struct UserInput {
+  std::optional<std::string> username, name, password;
+  std::optional<std::optional<std::string>> employee_no, email;
+  std::optional<std::optional<int64_t>> department_id, manager_id;
+  std::optional<int> clearance;
+};
+
+struct Role {
+  int64_t id = 0;
+  std::string code, name, scope;
+  bool builtin = false;
+  std::vector<std::string> permissions;
+  std::vector<int64_t> departments;
+  int64_t version = 0;
+};
+
+struct RoleInput {
+  std::optional<std::string> code, name, scope;
+  std::optional<std::vector<std::string>> permissions;
+  std::optional<std::vector<int64_t>> departments;
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;
+  int64_t total = 0;
+};
+
+struct ListQuery {
+  int limit = 50;
+  std::optional<int64_t> after_id;
+  std::string q;  // substring of name, code/username or employee number
+  std::optional<int64_t> department_id;
+  std::string status;
+};
+
+class OrgService {
+ public:
+  OrgService(db::Db& db, const Clock& clock, authn::AuthService& auth);
+
+  Department create_department(const authz::Principal& p, const authn::Client& c,
+                               const DepartmentInput& in);
+  // Not visible or not there: not_found either way (no one learns another department's ids).
+  Department get_department(const authz::Principal& p, int64_t id);
+  Page<Department> list_departments(const authz::Principal& p, const ListQuery& q);
+  Department update_department(const authz::Principal& p, const authn::Client& c, int64_t id,
+                               int64_t expected_version, const DepartmentInput& in);
+
+  // Returns the user and, when no password was given, a one-time initial password.
+  std::pair<User, std::optional<std::string>> create_user(const authz::Principal& p,
+                                                          const authn::Client& c,
+                                                          const UserInput& in);
+  User get_user(const authz::Principal& p, int64_t id);
+  Page<User> list_users(const authz::Principal& p, const ListQuery& q);
+  User update_user(const authz::Principal& p, const authn::Client& c, int64_t id,
+                   int64_t expected_version, const UserInput& in);
+  User set_user_roles(const authz::Principal& p, const authn::Client& c, int64_t user_id,
+                      const std::vector<int64_t>& role_ids);
+
+  Role create_role(const authz::Principal& p, const authn::Client& c, const RoleInput& in);
+  std::vector<Role> list_roles(const authz::Principal& p);
+  Role get_role(const authz::Principal& p, int64_t id);
+
+  // `custos admin init`: the three separated administrators with one-time passwords. Throws
+  // conflict when they exist already.
+  struct InitialAccount {
+    std::string username, role, password;
+  };
+  std::vector<InitialAccount> init_admins();
+
+ private:
+  db::Db& db_;
+  const Clock& clock_;
+  authn::AuthService& auth_;
+};
+
+// Permission strings this module checks.
+namespace perm {
+inline constexpr const char* departments_read = "org:departments:read";
+inline constexpr const char* departments_write = "org:departments:write";
+inline constexpr const char* users_read = "org:users:read";
+inline constexpr const char* users_write = "org:users:write";
+inline constexpr const char* roles_read = "iam:roles:read";
+inline constexpr const char* roles_write = "iam:roles:write";
+inline constexpr const char* user_roles_write = "iam:user_roles:write";
+inline constexpr const char* clearances_write = "iam:clearances:write";
+inline constexpr const char* sessions_read = "iam:sessions:read";
+inline constexpr const char* sessions_revoke = "iam:sessions:revoke";
+}  // namespace perm
+
+}  // namespace custos::org

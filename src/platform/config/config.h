@@ -1,0 +1,77 @@
+// The one configuration of a Custos process: built-in defaults, then one TOML file, then
+// CUSTOS_* environment variables, then command-line flags, each overriding the one before.
+// Every key is declared once in config.cpp with its type and bounds; an unknown key or a bad
+// value stops the process at start with a message that names the key and where it came from.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace custos {
+
+struct Config {
+  struct Server {
+    std::string listen = "127.0.0.1:8080";
+    int io_threads = 0;      // 0: one per core
+    int worker_threads = 0;  // 0: 4 per core, at least 8; handlers that touch the database
+    int64_t max_body_bytes = 1 << 20;
+    int header_limit_bytes = 16 * 1024;
+    int header_timeout_ms = 10'000;  // whole header must arrive within this
+    int body_timeout_ms = 30'000;
+    int write_timeout_ms = 30'000;
+    int idle_timeout_ms = 60'000;  // keep-alive connection with no request
+    int max_connections = 10'000;
+    int shutdown_grace_ms = 10'000;
+    std::string static_dir = "web/dist";
+    bool tls_enabled = false;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+  } server;
+  struct Database {
+    std::string url = "sqlite://./data/custos.db";
+    int pool_size = 8;
+    int busy_timeout_ms = 5'000;
+    int sqlite_cache_mib = 64;
+  } database;
+  struct Log {
+    std::string level = "info";   // trace debug info warn error off
+    std::string format = "json";  // json | text
+    bool access_log = true;
+    std::string file;  // empty: standard output
+  } log;
+  struct Diagnostics {
+    bool enabled = false;  // operator probes under /api/v1/diagnostics
+  } diagnostics;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ConfigSources {
+  std::string file;                                            // empty: no file
+  std::map<std::string, std::string> environment;              // usually the process environment
+  std::vector<std::pair<std::string, std::string>> overrides;  // key=value from the CLI
+};
+
+// Throws ConfigError naming the key and its source.
+Config load_config(const ConfigSources& sources);
+
+// The CUSTOS_* variables of the process environment.
+std::map<std::string, std::string> custos_environment();
+
+// Every key with its effective value, secrets and credentials redacted, for `config check`.
+std::vector<std::pair<std::string, std::string>> describe(const Config& config);
+
+// Resolved thread counts.
+int io_threads(const Config& config);
+int worker_threads(const Config& config);
+
+// Removes user:password@ from a URL so it can be logged.
+std::string redact_url(const std::string& url);
+
+}  // namespace custos

@@ -1,0 +1,53 @@
+#include "platform/storage/db.h"
+
+#include <stdexcept>
+
+namespace custos::db {
+
+bool is_null(const Value& v) {
+  return std::holds_alternative<Null>(v);
+}
+
+int64_t as_int(const Value& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
+  throw std::runtime_error("storage: cell is not an integer");
+}
+
+double as_double(const Value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  throw std::runtime_error("storage: cell is not a number");
+}
+
+const std::string& as_text(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<Blob>(&v)) return b->bytes;
+  throw std::runtime_error("storage: cell is not text");
+}
+
+std::optional<int64_t> as_opt_int(const Value& v) {
+  if (is_null(v)) return std::nullopt;
+  return as_int(v);
+}
+
+std::optional<std::string> as_opt_text(const Value& v) {
+  if (is_null(v)) return std::nullopt;
+  return as_text(v);
+}
+
+std::unique_ptr<Db> open(const Options& options) {
+  const std::string& url = options.url;
+  if (url.rfind("sqlite://", 0) == 0) {
+    // sqlite:///abs/path.db, sqlite://relative/path.db, sqlite://:memory:
+    std::string path = url.substr(9);
+    if (path.empty()) throw std::invalid_argument("database.url: sqlite URL has no path");
+    return open_sqlite(options, path);
+  }
+  if (url == "sqlite::memory:") return open_sqlite(options, ":memory:");
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return open_postgres(options);
+  throw std::invalid_argument("database.url: expected sqlite:///path/to/file.db or postgresql://…");
+}
+
+}  // namespace custos::db

@@ -1,0 +1,173 @@
+// The storage interface every module uses. Two engines implement it: SQLite (the embedded
+// default) and PostgreSQL (scale-out). SQL is written once, with `?` placeholders, against the
+// portable subset both engines accept; the PostgreSQL engine rewrites `?` to `$n`. Every change
+// runs inside `Db::write`, so a business row and its audit record commit together or not at all.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace custos::db {
+
+enum class Engine { sqlite, postgres };
+
+struct Null {
+  bool operator==(const Null&) const = default;
+};
+struct Blob {
+  std::string bytes;
+  bool operator==(const Blob&) const = default;
+};
+
+// A parameter or a cell. Booleans travel as integers (0/1); times as integer milliseconds since
+// the Unix epoch (UTC), which both engines store and compare exactly.
+using Value = std::variant<Null, int64_t, double, std::string, Blob>;
+
+inline Value null() {
+  return Null{};
+}
+// NULL when empty.
+inline Value optional(const std::optional<int64_t>& v) {
+  Value out = Null{};
+  if (v) out = *v;
+  return out;
+}
+inline Value optional(const std::optional<std::string>& v) {
+  Value out = Null{};
+  if (v) out = *v;
+  return out;
+}
+
+struct Result {
+  std::vector<std::string> columns;
+  std::vector<std::vector<Value>> rows;
+  int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+
+  bool empty() const { return rows.empty(); }
+  size_t size() const { return rows.size(); }
+};
+
+// Typed access to a cell; throws std::runtime_error on a type mismatch (a programming error).
+bool is_null(const Value& v);
+int64_t as_int(const Value& v);
+double as_double(const Value& v);
+const std::string& as_text(const Value& v);
+std::optional<int64_t> as_opt_int(const Value& v);
+std::optional<std::string> as_opt_text(const Value& v);
+
+// Thrown for storage failures. `kind` lets callers map a unique-key clash to 409 without
+// parsing engine messages.
+class DbError : public std::runtime_error {
+ public:
+  enum class Kind {
+    unique_violation,
+    foreign_key_violation,
+    check_violation,
+    busy,
+    connection,
+    other
+  };
+  DbError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+// One open transaction on one connection. Only valid inside the callback of Db::read/write.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual Engine engine() const = 0;
+  // Runs one statement (prepared and cached per connection) and returns its rows.
+  virtual Result query(std::string_view sql, std::span<const Value> params) = 0;
+  // Runs several statements with no parameters (migrations).
+  virtual void exec_script(std::string_view sql) = 0;
+
+  Result query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  int64_t exec(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, params).affected;
+  }
+  // The first row, if any.
+  std::optional<std::vector<Value>> one(std::string_view sql,
+                                        std::initializer_list<Value> params = {}) {
+    Result r = query(sql, params);
+    if (r.rows.empty()) return std::nullopt;
+    return std::move(r.rows.front());
+  }
+};
+
+struct PoolStats {
+  int size = 0;       // connections open
+  int in_use = 0;     // connections lent out now
+  int64_t waits = 0;  // acquisitions that had to wait for a free connection
+};
+
+struct Options {
+  std::string url;  // sqlite:///path/to/file.db, sqlite::memory:, postgresql://...
+  int pool_size = 8;
+  std::chrono::milliseconds busy_timeout{5000};
+  int sqlite_cache_mib = 64;
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Engine engine() const = 0;
+
+  // Runs fn in a transaction that may write; commits when fn returns normally (the commit is
+  // durable when this returns), rolls back and rethrows when fn throws.
+  template <class F>
+  auto write(F&& fn) {
+    return run_typed(/*write=*/true, std::forward<F>(fn));
+  }
+  // Runs fn in a read-only transaction (a consistent snapshot on both engines).
+  template <class F>
+  auto read(F&& fn) {
+    return run_typed(/*write=*/false, std::forward<F>(fn));
+  }
+
+  // Throws DbError when the database cannot be reached.
+  virtual void ping() = 0;
+  virtual PoolStats stats() const = 0;
+  // Closes every connection; later calls fail. Called once on shutdown.
+  virtual void close() = 0;
+
+ protected:
+  virtual void run(bool write, const std::function<void(Tx&)>& fn) = 0;
+
+ private:
+  template <class F>
+  auto run_typed(bool write, F&& fn) {
+    using R = std::invoke_result_t<F, Tx&>;
+    if constexpr (std::is_void_v<R>) {
+      run(write, [&](Tx& tx) { fn(tx); });
+    } else {
+      std::optional<R> out;
+      run(write, [&](Tx& tx) { out.emplace(fn(tx)); });
+      return std::move(*out);
+    }
+  }
+};
+
+// Opens the engine the URL names. Throws DbError(connection) or std::invalid_argument.
+std::unique_ptr<Db> open(const Options& options);
+
+// Engine-specific factories (used by open()).
+std::unique_ptr<Db> open_sqlite(const Options& options, const std::string& path);
+std::unique_ptr<Db> open_postgres(const Options& options);
+
+}  // namespace custos::db

@@ -1,0 +1,310 @@
+#include "platform/storage/migrations.h"
+
+#include <array>
+#include <chrono>
+
+namespace custos::db {
+namespace {
+
+// Append only: a released migration is never edited, a change is a new number.
+constexpr std::array kMigrations = {
+    Migration{1, "organizations", R"SQL(
+CREATE TABLE organizations (
+  id {{ID}},
+  code TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+INSERT INTO organizations (code, name, created_at) VALUES ('default', '默认机构', 0);
+)SQL"},
+    Migration{2, "diagnostic_writes", R"SQL(
+CREATE TABLE diagnostic_writes (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX diagnostic_writes_org ON diagnostic_writes (org_id, id);
+)SQL"},
+    Migration{3, "identity", R"SQL(
+CREATE TABLE departments (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  parent_id BIGINT REFERENCES departments(id),
+  head_user_id BIGINT,
+  kind TEXT NOT NULL DEFAULT 'normal',
+  path TEXT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX departments_org_code ON departments (org_id, code);
+CREATE INDEX departments_org_path ON departments (org_id, path);
+
+CREATE TABLE posts (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  department_id BIGINT REFERENCES departments(id),
+  approval_authority INTEGER NOT NULL DEFAULT 0,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX posts_org_code ON posts (org_id, code);
+
+CREATE TABLE users (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  username TEXT NOT NULL,
+  employee_no TEXT,
+  name TEXT NOT NULL,
+  email TEXT,
+  department_id BIGINT REFERENCES departments(id),
+  manager_id BIGINT REFERENCES users(id),
+  clearance INTEGER NOT NULL DEFAULT 1,
+  status TEXT NOT NULL DEFAULT 'active',
+  admin_role TEXT,
+  password_hash TEXT,
+  must_change_password INTEGER NOT NULL DEFAULT 1,
+  password_changed_at BIGINT,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until BIGINT,
+  totp_secret TEXT,
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  totp_last_step BIGINT,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX users_org_username ON users (org_id, username);
+CREATE UNIQUE INDEX users_org_employee_no ON users (org_id, employee_no);
+CREATE INDEX users_org_department ON users (org_id, department_id);
+
+CREATE TABLE user_posts (
+  org_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  post_id BIGINT NOT NULL REFERENCES posts(id),
+  PRIMARY KEY (org_id, user_id, post_id)
+);
+
+CREATE TABLE roles (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  scope TEXT NOT NULL DEFAULT 'own',
+  builtin INTEGER NOT NULL DEFAULT 0,
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX roles_org_code ON roles (org_id, code);
+
+CREATE TABLE role_permissions (
+  org_id BIGINT NOT NULL,
+  role_id BIGINT NOT NULL REFERENCES roles(id),
+  permission TEXT NOT NULL,
+  PRIMARY KEY (org_id, role_id, permission)
+);
+
+CREATE TABLE role_departments (
+  org_id BIGINT NOT NULL,
+  role_id BIGINT NOT NULL REFERENCES roles(id),
+  department_id BIGINT NOT NULL REFERENCES departments(id),
+  PRIMARY KEY (org_id, role_id, department_id)
+);
+
+CREATE TABLE user_roles (
+  org_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  role_id BIGINT NOT NULL REFERENCES roles(id),
+  PRIMARY KEY (org_id, user_id, role_id)
+);
+
+CREATE TABLE sessions (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  token_hash TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT,
+  scopes TEXT,
+  csrf_hash TEXT,
+  ip TEXT,
+  user_agent TEXT,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  reauth_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  revoked_reason TEXT
+);
+CREATE UNIQUE INDEX sessions_token_hash ON sessions (token_hash);
+CREATE INDEX sessions_org_user ON sessions (org_id, user_id);
+
+CREATE TABLE login_events (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  user_id BIGINT,
+  username TEXT NOT NULL,
+  ip TEXT,
+  user_agent TEXT,
+  outcome TEXT NOT NULL,
+  reason TEXT,
+  at BIGINT NOT NULL
+);
+CREATE INDEX login_events_org_at ON login_events (org_id, at);
+CREATE INDEX login_events_ip_at ON login_events (ip, at);
+)SQL"},
+    Migration{4, "audit_events", R"SQL(
+CREATE TABLE audit_events (
+  org_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  actor_user_id BIGINT,
+  session_id BIGINT,
+  ip TEXT,
+  request_id TEXT,
+  action TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  outcome TEXT NOT NULL,
+  error_code TEXT,
+  changes TEXT,
+  reason TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+);
+CREATE INDEX audit_events_org_at ON audit_events (org_id, at);
+CREATE INDEX audit_events_org_actor ON audit_events (org_id, actor_user_id, seq);
+CREATE TABLE audit_heads (
+  org_id BIGINT PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO audit_heads (org_id, seq, hash) VALUES (1, 0, '');
+)SQL",
+              R"SQL(
+CREATE TRIGGER audit_events_append_only_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER audit_events_append_only_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+)SQL",
+              R"SQL(
+CREATE FUNCTION custos_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION custos_audit_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+FOR EACH STATEMENT EXECUTE FUNCTION custos_audit_append_only();
+)SQL"},
+    Migration{5, "builtin_roles", R"SQL(
+INSERT INTO roles (org_id, code, name, scope, builtin, created_at, updated_at) VALUES
+  (1, 'system_admin', '系统管理员', 'all', 1, 0, 0),
+  (1, 'security_admin', '安全管理员', 'all', 1, 0, 0),
+  (1, 'audit_admin', '审计管理员', 'all', 1, 0, 0);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'org:departments:read' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:departments:write' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:users:read' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:users:write' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'iam:roles:read' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'system:config:read' FROM roles WHERE code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:departments:read' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'org:users:read' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:roles:read' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:roles:write' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:user_roles:write' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:clearances:write' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:sessions:read' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'iam:sessions:revoke' FROM roles WHERE code = 'security_admin' UNION ALL
+  SELECT 1, id, 'audit:events:read' FROM roles WHERE code = 'audit_admin' UNION ALL
+  SELECT 1, id, 'audit:events:verify' FROM roles WHERE code = 'audit_admin';
+)SQL"},
+};
+
+constexpr std::string_view kCreateTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+    s.replace(pos, from.size(), to);
+}
+
+int current(Tx& tx) {
+  Result r = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  return static_cast<int>(as_int(r.rows.at(0).at(0)));
+}
+
+}  // namespace
+
+std::span<const Migration> all_migrations() {
+  return kMigrations;
+}
+
+std::string render_sql(Engine engine, std::string_view sql) {
+  std::string out(sql);
+  if (engine == Engine::sqlite) {
+    replace_all(out, "{{ID}}", "INTEGER PRIMARY KEY AUTOINCREMENT");
+    replace_all(out, "{{BLOB}}", "BLOB");
+  } else {
+    replace_all(out, "{{ID}}", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY");
+    replace_all(out, "{{BLOB}}", "BYTEA");
+  }
+  replace_all(out, "{{BIGINT}}", "BIGINT");
+  return out;
+}
+
+MigrateReport migrate(Db& db) {
+  return db.write([&](Tx& tx) {
+    // PostgreSQL: a transaction-scoped advisory lock serialises concurrent migrators; SQLite's
+    // write transaction (BEGIN IMMEDIATE) already excludes every other writer.
+    if (tx.engine() == Engine::postgres) tx.query("SELECT pg_advisory_xact_lock(7242001)");
+    tx.exec_script(kCreateTable);
+    MigrateReport report;
+    report.from = current(tx);
+    report.to = report.from;
+    const int newest = kMigrations.back().version;
+    if (report.from > newest)
+      throw DbError(DbError::Kind::other, "database schema version " + std::to_string(report.from) +
+                                              " is newer than this binary supports (" +
+                                              std::to_string(newest) + ")");
+    for (const Migration& m : kMigrations) {
+      if (m.version <= report.from) continue;
+      tx.exec_script(render_sql(tx.engine(), m.sql));
+      std::string_view extra = tx.engine() == Engine::sqlite ? m.sqlite_sql : m.postgres_sql;
+      if (!extra.empty()) tx.exec_script(render_sql(tx.engine(), extra));
+      tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+               {int64_t{m.version}, std::string(m.name), now_ms()});
+      report.applied.push_back(m.version);
+      report.to = m.version;
+    }
+    return report;
+  });
+}
+
+int schema_version(Db& db) {
+  return db.read([](Tx& tx) {
+    Result r = tx.query(
+        tx.engine() == Engine::sqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+            : "SELECT COUNT(*) FROM information_schema.tables WHERE "
+              "table_name='schema_migrations'");
+    if (as_int(r.rows.at(0).at(0)) == 0) return 0;
+    return current(tx);
+  });
+}
+
+}  // namespace custos::db

@@ -1,0 +1,173 @@
+// Issue #2 item 4: one Db interface, two engines, numbered migrations, transactions that
+// commit the change and its audit record together or neither. Every case runs on SQLite and,
+// when the run has one, on PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "platform/storage/migrations.h"
+#include "test_db.h"
+
+namespace custos::db {
+namespace {
+
+class Storage : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    database = testing_db::open_fresh(GetParam());
+    migrate(*database);
+  }
+  void TearDown() override { database->close(); }
+  int64_t count(const std::string& table) {
+    return database->read(
+        [&](Tx& tx) { return as_int(tx.query("SELECT COUNT(*) FROM " + table).rows.at(0).at(0)); });
+  }
+  std::unique_ptr<Db> database;
+};
+
+TEST_P(Storage, MigrationsApplyOnceAndRecordTheirVersion) {
+  const int newest = all_migrations().back().version;
+  EXPECT_EQ(schema_version(*database), newest);
+  MigrateReport again = migrate(*database);
+  EXPECT_TRUE(again.applied.empty());
+  EXPECT_EQ(again.from, newest);
+  EXPECT_EQ(count("schema_migrations"), static_cast<int64_t>(all_migrations().size()));
+  EXPECT_EQ(count("organizations"), 1);  // the default organisation, org_id 1
+}
+
+TEST_P(Storage, MigrationVersionsAreStrictlyIncreasing) {
+  int last = 0;
+  for (const Migration& m : all_migrations()) {
+    EXPECT_GT(m.version, last);
+    last = m.version;
+  }
+}
+
+TEST_P(Storage, CommitKeepsBothRowsAndAThrowKeepsNeither) {
+  database->write([](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+            {std::string("business row"), int64_t{1}});
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+            {std::string("its audit record"), int64_t{2}});
+  });
+  EXPECT_EQ(count("diagnostic_writes"), 2);
+  EXPECT_THROW(database->write([](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+            {std::string("half"), int64_t{3}});
+    throw std::runtime_error("the audit write failed");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(count("diagnostic_writes"), 2);
+}
+
+TEST_P(Storage, ConstraintViolationsHaveKinds) {
+  try {
+    database->write([](Tx& tx) {
+      tx.exec("INSERT INTO organizations (code, name, created_at) VALUES ('default', 'x', 0)");
+    });
+    FAIL() << "expected a unique violation";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbError::Kind::unique_violation);
+  }
+  try {
+    database->write([](Tx& tx) {
+      tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (999, 'x', 0)");
+    });
+    FAIL() << "expected a foreign key violation";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbError::Kind::foreign_key_violation);
+  }
+}
+
+TEST_P(Storage, ParametersAreDataNeverSql) {
+  const std::string hostile = "'; DROP TABLE diagnostic_writes; --";
+  database->write([&](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, 0)",
+            {hostile});
+  });
+  auto row = database->read([](Tx& tx) {
+    return tx.one("SELECT payload FROM diagnostic_writes WHERE payload LIKE '%DROP%'");
+  });
+  ASSERT_TRUE(row);
+  EXPECT_EQ(as_text(row->at(0)), hostile);
+}
+
+TEST_P(Storage, ValuesRoundTrip) {
+  database->write([](Tx& tx) {
+    tx.exec_script(render_sql(tx.engine(),
+                              "CREATE TABLE t_values (id {{ID}}, i BIGINT, d DOUBLE PRECISION, "
+                              "s TEXT, b {{BLOB}})"));
+    tx.exec("INSERT INTO t_values (i, d, s, b) VALUES (?, ?, ?, ?)",
+            {int64_t{INT64_MIN}, 0.25, std::string("楼上卫生间漏水"),
+             Blob{std::string("\0\xff\x01", 3)}});
+    tx.exec("INSERT INTO t_values (i, d, s, b) VALUES (?, ?, ?, ?)",
+            {null(), null(), null(), null()});
+  });
+  auto r = database->read(
+      [](Tx& tx) { return tx.query("SELECT i, d, s, b FROM t_values ORDER BY id"); });
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(as_int(r.rows[0][0]), INT64_MIN);
+  EXPECT_DOUBLE_EQ(as_double(r.rows[0][1]), 0.25);
+  EXPECT_EQ(as_text(r.rows[0][2]), "楼上卫生间漏水");
+  EXPECT_EQ(std::get<Blob>(r.rows[0][3]).bytes, std::string("\0\xff\x01", 3));
+  for (const Value& v : r.rows[1]) EXPECT_TRUE(is_null(v));
+}
+
+TEST_P(Storage, ConcurrentWritersAllLand) {
+  constexpr int kThreads = 6, kEach = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        database->write([&](Tx& tx) {
+          tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, 0)",
+                  {std::to_string(t) + ":" + std::to_string(i)});
+        });
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(count("diagnostic_writes"), kThreads * kEach);
+  PoolStats s = database->stats();
+  EXPECT_GE(s.size, 1);
+  EXPECT_EQ(s.in_use, 0);
+}
+
+TEST_P(Storage, ReadsDoNotSeeUncommittedWrites) {
+  std::atomic<bool> inside{false}, release{false};
+  std::thread writer([&] {
+    database->write([&](Tx& tx) {
+      tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'x', 0)");
+      inside = true;
+      while (!release) std::this_thread::yield();
+    });
+  });
+  while (!inside) std::this_thread::yield();
+  EXPECT_EQ(count("diagnostic_writes"), 0);
+  release = true;
+  writer.join();
+  EXPECT_EQ(count("diagnostic_writes"), 1);
+}
+
+TEST_P(Storage, PingAndClose) {
+  EXPECT_NO_THROW(database->ping());
+  database->close();
+  EXPECT_THROW(database->ping(), DbError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Storage, ::testing::ValuesIn(testing_db::engines()),
+                         [](const auto& info) { return info.param; });
+
+TEST(StorageUrl, RejectsUnknownSchemes) {
+  Options o;
+  o.url = "mysql://x";
+  EXPECT_THROW(open(o), std::invalid_argument);
+}
+
+TEST(StorageSqlite, RendersDialectTokens) {
+  EXPECT_EQ(render_sql(Engine::sqlite, "id {{ID}}, b {{BLOB}}"),
+            "id INTEGER PRIMARY KEY AUTOINCREMENT, b BLOB");
+  EXPECT_EQ(render_sql(Engine::postgres, "id {{ID}}, b {{BLOB}}"),
+            "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, b BYTEA");
+}
+
+}  // namespace
+}  // namespace custos::db
