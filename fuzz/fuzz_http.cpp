@@ -11,6 +11,9 @@
 #include "api/json.h"
 #include "http/app.h"
 #include "http/parse.h"
+#include "modules/org/org_service.h"
+#include "platform/authn/auth_service.h"
+#include "platform/clock.h"
 #include "platform/storage/migrations.h"
 
 namespace {
@@ -20,6 +23,9 @@ using namespace custos;
 struct World {
   Config config;
   std::unique_ptr<db::Db> database;
+  SystemClock clock;
+  std::unique_ptr<authn::AuthService> auth;
+  std::unique_ptr<org::OrgService> org;
   http::Router router;
   std::unique_ptr<http::Metrics> metrics;
   std::unique_ptr<api::Deps> deps;
@@ -31,8 +37,12 @@ struct World {
     o.url = "sqlite::memory:";
     database = db::open(o);
     db::migrate(*database);
+    authn::SecurityPolicy policy;
+    policy.password_cost = {1, 8u << 20};  // keep fuzz iterations fast
+    auth = std::make_unique<authn::AuthService>(*database, clock, policy);
+    org = std::make_unique<org::OrgService>(*database, clock, *auth);
     metrics = std::make_unique<http::Metrics>(router);
-    deps = std::make_unique<api::Deps>(api::Deps{*database, config, *metrics, {}});
+    deps = std::make_unique<api::Deps>(api::Deps{*database, config, *metrics, *auth, *org, {}});
     api::register_routes(router, *deps);
     app = std::make_unique<http::App>(router, *metrics, nullptr, false);
   }

@@ -8,6 +8,9 @@
 #include "http/app.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "modules/org/org_service.h"
+#include "platform/authn/auth_service.h"
+#include "platform/clock.h"
 #include "platform/config/config.h"
 #include "platform/log/log.h"
 #include "platform/storage/db.h"
@@ -54,6 +57,19 @@ db::Options db_options(const Config& c) {
   return o;
 }
 
+authn::SecurityPolicy security_policy(const Config& c) {
+  authn::SecurityPolicy p;
+  p.password.min_length = c.security.password_min_length;
+  p.password.rotation_days = c.security.password_rotation_days;
+  p.lockout_threshold = c.security.lockout_threshold;
+  p.lockout_ms = int64_t{c.security.lockout_minutes} * 60'000;
+  p.ip_max_failures = c.security.ip_max_failures;
+  p.idle_timeout_ms = int64_t{c.security.session_idle_minutes} * 60'000;
+  p.absolute_timeout_ms = int64_t{c.security.session_absolute_hours} * 3'600'000;
+  p.reauth_window_ms = int64_t{c.security.reauth_minutes} * 60'000;
+  return p;
+}
+
 std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);
@@ -70,9 +86,12 @@ int serve(const Config& config) {
   if (!report.applied.empty())
     log::app().info("schema migrated from version {} to {}", report.from, report.to);
 
+  SystemClock clock;
+  authn::AuthService auth(*database, clock, security_policy(config));
+  org::OrgService org(*database, clock, auth);
   http::Router router;
   http::Metrics metrics(router);
-  api::Deps deps{*database, config, metrics, {}};
+  api::Deps deps{*database, config, metrics, auth, org, {}};
   api::register_routes(router, deps);
 
   std::unique_ptr<http::StaticFiles> static_files;
@@ -119,6 +138,41 @@ int migrate_cmd(const Config& config) {
   return 0;
 }
 
+// `custos admin init`: the three separated administrators, each with a one-time password
+// printed once and never stored in clear.
+int admin_init(const Config& config, bool as_json) {
+  auto database = db::open(db_options(config));
+  db::migrate(*database);
+  SystemClock clock;
+  authn::AuthService auth(*database, clock, security_policy(config));
+  org::OrgService org(*database, clock, auth);
+  std::vector<org::OrgService::InitialAccount> accounts;
+  try {
+    accounts = org.init_admins();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "custos admin init: %s\n",
+                 e.detail().empty() ? e.what() : e.detail().c_str());
+    database->close();
+    return 1;
+  }
+  database->close();
+  if (as_json) {
+    std::printf("{\"accounts\":[");
+    for (size_t i = 0; i < accounts.size(); ++i)
+      std::printf("%s{\"username\":\"%s\",\"role\":\"%s\",\"password\":\"%s\"}", i ? "," : "",
+                  accounts[i].username.c_str(), accounts[i].role.c_str(),
+                  accounts[i].password.c_str());
+    std::printf("]}\n");
+  } else {
+    std::printf(
+        "Three administrators (三权分立). Each password works once: the first login must "
+        "change it and set up two-factor authentication.\n");
+    for (const auto& a : accounts)
+      std::printf("  %-10s  %-8s  %s\n", a.username.c_str(), a.role.c_str(), a.password.c_str());
+  }
+  return 0;
+}
+
 int config_check(const Config& config) {
   for (const auto& [k, v] : describe(config)) std::printf("%s = %s\n", k.c_str(), v.c_str());
   std::printf("config ok\n");
@@ -141,12 +195,21 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "Validate the configuration and print it");
   add_common(check, check_flags, true);
   cli.add_subcommand("version", "Print the version");
+  CommonFlags admin_flags;
+  bool admin_json = false;
+  auto* admin = cli.add_subcommand("admin", "Administration");
+  admin->require_subcommand(1);
+  auto* init =
+      admin->add_subcommand("init", "Create the system, security and audit administrators");
+  add_common(init, admin_flags, false);
+  init->add_flag("--json", admin_json, "Print the accounts as JSON");
 
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*serve_cmd) return serve(load(serve_flags));
     if (*migrate) return migrate_cmd(load(migrate_flags));
     if (*check) return config_check(load(check_flags));
+    if (*init) return admin_init(load(admin_flags), admin_json);
     if (cli.got_subcommand("version")) {
       std::printf("custos 0.1.0\n");
       return 0;

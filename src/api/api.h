@@ -7,6 +7,8 @@
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "modules/org/org_service.h"
+#include "platform/authn/auth_service.h"
 #include "platform/config/config.h"
 #include "platform/storage/db.h"
 
@@ -16,6 +18,8 @@ struct Deps {
   db::Db& db;
   const Config& config;
   http::Metrics& metrics;
+  authn::AuthService& auth;
+  org::OrgService& org;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -26,6 +30,8 @@ void register_routes(http::Router& router, Deps& deps);
 void register_system_routes(http::Router& router, Deps& deps);
 void register_diagnostics_routes(http::Router& router, Deps& deps);
 void register_openapi_route(http::Router& router, Deps& deps);
+void register_auth_routes(http::Router& router, Deps& deps);
+void register_org_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

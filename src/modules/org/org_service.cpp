@@ -165,10 +165,11 @@ std::string admin_role_of_code(const std::string& code) {
   return "";
 }
 
+// Keyset pagination over `id_col` (ascending), with the total of rows the filter admits.
 template <class T, class Load>
 Page<T> paginate(db::Tx& tx, const std::string& select, const std::string& count_sql,
                  const std::string& where, std::vector<db::Value> params, const ListQuery& q,
-                 Load load) {
+                 const std::string& id_col, Load load) {
   Page<T> page;
   auto count_params = params;
   page.total =
@@ -177,10 +178,10 @@ Page<T> paginate(db::Tx& tx, const std::string& select, const std::string& count
                      .at(0));
   std::string sql = select + " WHERE " + where;
   if (q.after_id) {
-    sql += " AND id_col > ?";
+    sql += " AND " + id_col + " > ?";
     params.emplace_back(*q.after_id);
   }
-  sql += " ORDER BY id_col LIMIT ?";
+  sql += " ORDER BY " + id_col + " LIMIT ?";
   params.emplace_back(int64_t{q.limit + 1});
   auto rows = tx.query(sql, std::span<const db::Value>(params)).rows;
   for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(q.limit); ++i)
@@ -188,12 +189,6 @@ Page<T> paginate(db::Tx& tx, const std::string& select, const std::string& count
   if (rows.size() > static_cast<size_t>(q.limit) && !page.items.empty())
     page.next_cursor = std::to_string(page.items.back().id);
   return page;
-}
-
-std::string replace_id_col(std::string s, const std::string& col) {
-  for (size_t pos = s.find("id_col"); pos != std::string::npos; pos = s.find("id_col", pos))
-    s.replace(pos, 6, col);
-  return s;
 }
 
 }  // namespace
@@ -277,10 +272,9 @@ Page<Department> OrgService::list_departments(const authz::Principal& p, const L
       params.emplace_back("%" + q.q + "%");
       params.emplace_back("%" + q.q + "%");
     }
-    return paginate<Department>(
-        tx, replace_id_col(std::string("SELECT ") + kDeptColumns + " FROM departments d", "d.id"),
-        "SELECT COUNT(*) FROM departments d", replace_id_col(where, "d.id"), params, q,
-        [](const std::vector<db::Value>& r) { return dept_from(r); });
+    return paginate<Department>(tx, std::string("SELECT ") + kDeptColumns + " FROM departments d",
+                                "SELECT COUNT(*) FROM departments d", where, params, q, "d.id",
+                                [](const std::vector<db::Value>& r) { return dept_from(r); });
   });
 }
 
@@ -462,8 +456,8 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
       params.emplace_back(q.status);
     }
     const std::string from = " FROM users u LEFT JOIN departments d ON d.id = u.department_id";
-    return paginate<User>(tx, replace_id_col(std::string("SELECT ") + kUserColumns + from, "u.id"),
-                          "SELECT COUNT(*)" + from, where, params, q,
+    return paginate<User>(tx, std::string("SELECT ") + kUserColumns + from,
+                          "SELECT COUNT(*)" + from, where, params, q, "u.id",
                           [&](const std::vector<db::Value>& r) { return user_from(tx, r); });
   });
 }

@@ -103,6 +103,22 @@ const std::vector<Key>& schema() {
     v.push_back(string_key("log.format", &C::log, &C::Log::format, {"json", "text"}));
     v.push_back(bool_key("log.access_log", &C::log, &C::Log::access_log));
     v.push_back(string_key("log.file", &C::log, &C::Log::file));
+    v.push_back(int_key("security.password_min_length", &C::security,
+                        &C::Security::password_min_length, 8, 128));
+    v.push_back(int_key("security.password_rotation_days", &C::security,
+                        &C::Security::password_rotation_days, 0, 365));
+    v.push_back(int_key("security.lockout_threshold", &C::security, &C::Security::lockout_threshold,
+                        3, 20));
+    v.push_back(
+        int_key("security.lockout_minutes", &C::security, &C::Security::lockout_minutes, 1, 1440));
+    v.push_back(int_key("security.ip_max_failures", &C::security, &C::Security::ip_max_failures, 5,
+                        100000));
+    v.push_back(int_key("security.session_idle_minutes", &C::security,
+                        &C::Security::session_idle_minutes, 1, 30));
+    v.push_back(int_key("security.session_absolute_hours", &C::security,
+                        &C::Security::session_absolute_hours, 1, 12));
+    v.push_back(
+        int_key("security.reauth_minutes", &C::security, &C::Security::reauth_minutes, 1, 30));
     v.push_back(bool_key("diagnostics.enabled", &C::diagnostics, &C::Diagnostics::enabled));
     return v;
   }();

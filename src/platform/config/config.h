@@ -42,6 +42,16 @@ struct Config {
     bool access_log = true;
     std::string file;  // empty: standard output
   } log;
+  struct Security {
+    int password_min_length = 12;
+    int password_rotation_days = 0;  // 0: no forced rotation (MLPS assessors may ask ≤ 90)
+    int lockout_threshold = 5;
+    int lockout_minutes = 30;
+    int ip_max_failures = 50;  // failed logins per IP per 15 minutes before 429
+    int session_idle_minutes = 30;
+    int session_absolute_hours = 12;
+    int reauth_minutes = 5;
+  } security;
   struct Diagnostics {
     bool enabled = false;  // operator probes under /api/v1/diagnostics
   } diagnostics;

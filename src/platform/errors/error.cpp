@@ -77,6 +77,9 @@ constexpr std::array kErrors = {
     Row{ErrorCode::separation_of_duties,
         {"separation_of_duties", 409, "违反三权分立：一个账号只能担任一种管理员角色",
          "Separation of duties: one account may hold only one administrator role"}},
+    Row{ErrorCode::precondition_required,
+        {"precondition_required", 428, "请携带 If-Match 头（对象的 etag）",
+         "Send If-Match with the object's etag"}},
 };
 
 constexpr std::array<ErrorCode, kErrors.size()> make_codes() {

@@ -41,6 +41,7 @@ enum class ErrorCode {
   csrf_failed,
   weak_password,
   separation_of_duties,
+  precondition_required,
 };
 
 enum class Lang { zh_CN, en };

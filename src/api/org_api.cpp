@@ -1,0 +1,377 @@
+// /api/v1/departments, /api/v1/users, /api/v1/roles: thin handlers over org::OrgService.
+// Another department's record by id answers 404 exactly as a missing one (docs/architecture.md).
+#include <boost/json.hpp>
+
+#include "api/caller.h"
+#include "api/json.h"
+#include "platform/text/time.h"
+
+namespace custos::api {
+
+using http::Method;
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+namespace {
+
+json::value id_or_null(const std::optional<int64_t>& v) {
+  return v ? json::value(std::to_string(*v)) : json::value(nullptr);
+}
+json::value text_or_null(const std::optional<std::string>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::object to_json(const org::Department& d) {
+  return {{"id", std::to_string(d.id)},
+          {"code", d.code},
+          {"name", d.name},
+          {"kind", d.kind},
+          {"parent_id", id_or_null(d.parent_id)},
+          {"head_user_id", id_or_null(d.head_user_id)},
+          {"version", d.version},
+          {"etag", etag_of(d.version)},
+          {"created_at", text::rfc3339(d.created_at)},
+          {"updated_at", text::rfc3339(d.updated_at)}};
+}
+
+json::object to_json(const org::User& u) {
+  json::array roles;
+  for (auto r : u.role_ids) roles.emplace_back(std::to_string(r));
+  return {{"id", std::to_string(u.id)},
+          {"username", u.username},
+          {"name", u.name},
+          {"employee_no", text_or_null(u.employee_no)},
+          {"email", text_or_null(u.email)},
+          {"department_id", id_or_null(u.department_id)},
+          {"manager_id", id_or_null(u.manager_id)},
+          {"clearance", u.clearance},
+          {"status", u.status},
+          {"admin_role", u.admin_role.empty() ? json::value(nullptr) : json::value(u.admin_role)},
+          {"must_change_password", u.must_change_password},
+          {"totp_enabled", u.totp_enabled},
+          {"role_ids", roles},
+          {"version", u.version},
+          {"etag", etag_of(u.version)},
+          {"created_at", text::rfc3339(u.created_at)},
+          {"updated_at", text::rfc3339(u.updated_at)}};
+}
+
+json::object to_json(const org::Role& r) {
+  json::array perms, depts;
+  for (const auto& p : r.permissions) perms.emplace_back(p);
+  for (auto d : r.departments) depts.emplace_back(std::to_string(d));
+  return {{"id", std::to_string(r.id)}, {"code", r.code},       {"name", r.name},
+          {"scope", r.scope},           {"builtin", r.builtin}, {"permissions", perms},
+          {"department_ids", depts},    {"version", r.version}, {"etag", etag_of(r.version)}};
+}
+
+template <class T>
+Response page_response(const org::Page<T>& page) {
+  json::array items;
+  for (const auto& x : page.items) items.push_back(to_json(x));
+  return json_response(200, json::object{{"items", items},
+                                         {"next_cursor", text_or_null(page.next_cursor)},
+                                         {"total", page.total}});
+}
+
+Response object_response(int status, json::object o, const std::string& location = {}) {
+  const std::string etag = std::string(o["etag"].as_string());
+  Response r = json_response(status, o);
+  r.headers.set("ETag", etag);
+  if (!location.empty()) r.headers.set("Location", location);
+  return r;
+}
+
+// Optional id field: absent → nullopt; null → present-and-null; "12"/12 → value.
+std::optional<std::optional<int64_t>> id_field(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  if (!v) return std::nullopt;
+  if (v->is_null()) return std::optional<int64_t>();
+  if (v->is_int64() && v->as_int64() > 0) return std::optional<int64_t>(v->as_int64());
+  if (v->is_string()) {
+    try {
+      size_t used = 0;
+      std::string s(v->as_string());
+      long long n = std::stoll(s, &used);
+      if (used == s.size() && n > 0) return std::optional<int64_t>(n);
+    } catch (const std::exception&) {
+    }
+  }
+  throw Error(ErrorCode::validation_failed, std::string("body.") + name, "an id");
+}
+
+std::optional<std::optional<std::string>> nullable_string(const json::object& o, const char* name,
+                                                          size_t max) {
+  const json::value* v = o.if_contains(name);
+  if (!v) return std::nullopt;
+  if (v->is_null()) return std::optional<std::string>();
+  return std::optional<std::string>(optional_string(o, name, max));
+}
+
+std::optional<int> int_field(const json::object& o, const char* name, int min, int max) {
+  if (!o.contains(name)) return std::nullopt;
+  return static_cast<int>(required_int(o, name, min, max));
+}
+
+org::ListQuery list_query(const Request& req) {
+  PageParams pp = page_params(req);
+  org::ListQuery q;
+  q.limit = pp.limit;
+  q.after_id = pp.after_id;
+  if (auto s = req.query_param("q")) {
+    if (s->size() > 100) throw Error(ErrorCode::validation_failed, "query.q", "at most 100 bytes");
+    q.q = *s;
+  }
+  if (auto d = req.query_param("department_id"); d && !d->empty()) {
+    try {
+      q.department_id = std::stoll(*d);
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::validation_failed, "query.department_id", "an id");
+    }
+  }
+  if (auto st = req.query_param("status")) q.status = *st;
+  return q;
+}
+
+org::DepartmentInput department_input(const json::object& b) {
+  org::DepartmentInput in;
+  in.code = optional_string(b, "code", 64);
+  in.name = optional_string(b, "name", 100);
+  in.kind = optional_string(b, "kind", 32);
+  in.parent_id = id_field(b, "parent_id");
+  in.head_user_id = id_field(b, "head_user_id");
+  return in;
+}
+
+org::UserInput user_input(const json::object& b) {
+  org::UserInput in;
+  in.username = optional_string(b, "username", 64);
+  in.name = optional_string(b, "name", 64);
+  in.password = optional_string(b, "password", 1024);
+  in.employee_no = nullable_string(b, "employee_no", 32);
+  in.email = nullable_string(b, "email", 254);
+  in.department_id = id_field(b, "department_id");
+  in.manager_id = id_field(b, "manager_id");
+  in.clearance = int_field(b, "clearance", 0, 3);
+  return in;
+}
+
+const char* kDepartment = "#/components/schemas/Department";
+const char* kUser = "#/components/schemas/User";
+const char* kRole = "#/components/schemas/Role";
+
+}  // namespace
+
+void register_org_routes(http::Router& router, Deps& deps) {
+  deps.schemas["Department"] =
+      R"({"type":"object","properties":{"id":{"type":"string"},"code":{"type":"string"},"name":{"type":"string"},"kind":{"type":"string","enum":["normal","it","president_office","finance","admin_hr"]},"parent_id":{"type":["string","null"]},"head_user_id":{"type":["string","null"]},"version":{"type":"integer"},"etag":{"type":"string"},"created_at":{"type":"string","format":"date-time"},"updated_at":{"type":"string","format":"date-time"}}})";
+  deps.schemas["User"] =
+      R"({"type":"object","properties":{"id":{"type":"string"},"username":{"type":"string"},"name":{"type":"string"},"employee_no":{"type":["string","null"]},"email":{"type":["string","null"]},"department_id":{"type":["string","null"]},"manager_id":{"type":["string","null"]},"clearance":{"type":"integer","minimum":0,"maximum":3},"status":{"type":"string"},"admin_role":{"type":["string","null"]},"role_ids":{"type":"array","items":{"type":"string"}},"version":{"type":"integer"},"etag":{"type":"string"},"initial_password":{"type":"string","description":"only in the creation response, once"}}})";
+  deps.schemas["Role"] =
+      R"({"type":"object","properties":{"id":{"type":"string"},"code":{"type":"string"},"name":{"type":"string"},"scope":{"type":"string","enum":["all","department_tree","department","custom","own"]},"builtin":{"type":"boolean"},"permissions":{"type":"array","items":{"type":"string"}},"department_ids":{"type":"array","items":{"type":"string"}}}})";
+  const std::vector<std::string> list_params{"limit", "cursor", "q"};
+
+  // Departments.
+  router.add(Method::get, "/api/v1/departments",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               return page_response(deps.org.list_departments(c.principal, list_query(req)));
+             },
+             {.summary = "Departments the caller may see",
+              .tag = "organisation",
+              .response_schema = R"({"type":"object"})",
+              .query_params = list_params,
+              .public_route = false});
+  router.add(
+      Method::post, "/api/v1/departments",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        auto d =
+            deps.org.create_department(c.principal, c.client, department_input(parse_object(req)));
+        return object_response(201, to_json(d), "/api/v1/departments/" + std::to_string(d.id));
+      },
+      {.summary = "Create a department",
+       .tag = "organisation",
+       .request_schema = kDepartment,
+       .response_schema = kDepartment,
+       .success_status = 201,
+       .public_route = false});
+  router.add(Method::get, "/api/v1/departments/{id}",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               return object_response(200,
+                                      to_json(deps.org.get_department(c.principal, path_id(req))));
+             },
+             {.summary = "One department",
+              .tag = "organisation",
+              .response_schema = kDepartment,
+              .public_route = false});
+  router.add(Method::patch, "/api/v1/departments/{id}",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               const int64_t id = path_id(req);
+               const int64_t version = if_match_version(req);
+               auto d = deps.org.update_department(c.principal, c.client, id, version,
+                                                   department_input(parse_object(req)));
+               return object_response(200, to_json(d));
+             },
+             {.summary = "Change a department (If-Match required)",
+              .tag = "organisation",
+              .request_schema = kDepartment,
+              .response_schema = kDepartment,
+              .public_route = false});
+
+  // Users.
+  router.add(Method::get, "/api/v1/users",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               return page_response(deps.org.list_users(c.principal, list_query(req)));
+             },
+             {.summary = "Users the caller may see",
+              .tag = "organisation",
+              .response_schema = R"({"type":"object"})",
+              .query_params = {"limit", "cursor", "q", "department_id", "status"},
+              .public_route = false});
+  router.add(
+      Method::post, "/api/v1/users",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        auto [u, initial] =
+            deps.org.create_user(c.principal, c.client, user_input(parse_object(req)));
+        json::object o = to_json(u);
+        if (initial) o["initial_password"] = *initial;  // shown once
+        return object_response(201, std::move(o), "/api/v1/users/" + std::to_string(u.id));
+      },
+      {.summary = "Create a user (a one-time initial password is returned unless one was set)",
+       .tag = "organisation",
+       .request_schema = kUser,
+       .response_schema = kUser,
+       .success_status = 201,
+       .public_route = false});
+  router.add(Method::get, "/api/v1/users/{id}",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               return object_response(200, to_json(deps.org.get_user(c.principal, path_id(req))));
+             },
+             {.summary = "One user",
+              .tag = "organisation",
+              .response_schema = kUser,
+              .public_route = false});
+  router.add(
+      Method::patch, "/api/v1/users/{id}",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const int64_t id = path_id(req);
+        const int64_t version = if_match_version(req);
+        auto body = parse_object(req);
+        org::UserInput in = user_input(body);
+        if (in.username || in.password)
+          throw Error(ErrorCode::validation_failed, in.username ? "body.username" : "body.password",
+                      "cannot be changed here");
+        if (in.clearance) require_recent_auth(c, deps);
+        return object_response(
+            200, to_json(deps.org.update_user(c.principal, c.client, id, version, in)));
+      },
+      {.summary = "Change a user (If-Match required; clearance needs recent re-authentication)",
+       .tag = "organisation",
+       .request_schema = kUser,
+       .response_schema = kUser,
+       .public_route = false});
+  router.add(
+      Method::put, "/api/v1/users/{id}/roles",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const int64_t id = path_id(req);
+        auto body = parse_object(req);
+        const json::value* v = body.if_contains("role_ids");
+        if (!v || !v->is_array() || v->as_array().size() > 100)
+          throw Error(ErrorCode::validation_failed, "body.role_ids", "a list of role ids");
+        std::vector<int64_t> ids;
+        json::object holder;
+        for (const auto& x : v->as_array()) {
+          holder["id"] = x;
+          auto id_v = id_field(holder, "id");
+          if (!id_v || !*id_v)
+            throw Error(ErrorCode::validation_failed, "body.role_ids", "role ids");
+          ids.push_back(**id_v);
+        }
+        require_recent_auth(c, deps);
+        return object_response(200,
+                               to_json(deps.org.set_user_roles(c.principal, c.client, id, ids)));
+      },
+      {.summary = "Set a user's roles (security administrator; recent re-authentication)",
+       .tag = "access",
+       .request_schema =
+           R"({"type":"object","required":["role_ids"],"properties":{"role_ids":{"type":"array","items":{"type":"string"}}}})",
+       .response_schema = kUser,
+       .public_route = false});
+
+  // Roles.
+  router.add(Method::get, "/api/v1/roles",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               json::array items;
+               for (const auto& r : deps.org.list_roles(c.principal)) items.push_back(to_json(r));
+               const auto total = static_cast<int64_t>(items.size());
+               return json_response(
+                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+             },
+             {.summary = "Roles",
+              .tag = "access",
+              .response_schema = R"({"type":"object"})",
+              .public_route = false});
+  router.add(Method::post, "/api/v1/roles",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               auto b = parse_object(req);
+               org::RoleInput in;
+               in.code = optional_string(b, "code", 64);
+               in.name = optional_string(b, "name", 64);
+               in.scope = optional_string(b, "scope", 32);
+               if (const json::value* ps = b.if_contains("permissions")) {
+                 if (!ps->is_array() || ps->as_array().size() > 200)
+                   throw Error(ErrorCode::validation_failed, "body.permissions",
+                               "a list of permissions");
+                 std::vector<std::string> perms;
+                 for (const auto& p : ps->as_array()) {
+                   if (!p.is_string())
+                     throw Error(ErrorCode::validation_failed, "body.permissions", "strings");
+                   perms.emplace_back(p.as_string());
+                 }
+                 in.permissions = perms;
+               }
+               if (const json::value* ds = b.if_contains("department_ids")) {
+                 if (!ds->is_array())
+                   throw Error(ErrorCode::validation_failed, "body.department_ids", "ids");
+                 std::vector<int64_t> depts;
+                 json::object holder;
+                 for (const auto& x : ds->as_array()) {
+                   holder["id"] = x;
+                   auto v = id_field(holder, "id");
+                   if (!v || !*v)
+                     throw Error(ErrorCode::validation_failed, "body.department_ids", "ids");
+                   depts.push_back(**v);
+                 }
+                 in.departments = depts;
+               }
+               require_recent_auth(c, deps);
+               auto r = deps.org.create_role(c.principal, c.client, in);
+               return object_response(201, to_json(r), "/api/v1/roles/" + std::to_string(r.id));
+             },
+             {.summary = "Create a role (security administrator; recent re-authentication)",
+              .tag = "access",
+              .request_schema = kRole,
+              .response_schema = kRole,
+              .success_status = 201,
+              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/roles/{id}",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        return object_response(200, to_json(deps.org.get_role(c.principal, path_id(req))));
+      },
+      {.summary = "One role", .tag = "access", .response_schema = kRole, .public_route = false});
+}
+
+}  // namespace custos::api
