@@ -42,18 +42,23 @@ rc=$?
 set -e
 record $rc
 
-step "fuzz (libFuzzer, ${FUZZ_SECONDS}s)"
+step "fuzz (libFuzzer: HTTP ${FUZZ_SECONDS}s, spreadsheets $((FUZZ_SECONDS / 2))s)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCUSTOS_FUZZ=ON -DCUSTOS_TESTS=OFF -DCUSTOS_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$JOBS" --target fuzz_http
-NEW_CORPUS=$(mktemp -d /tmp/custos-fuzz.XXXXXX)
-set +e
-./build-fuzz/fuzz_http -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 "$NEW_CORPUS" fuzz/corpus 2>&1 | tail -n 15
-rc=${PIPESTATUS[0]}
-set -e
-rm -rf "$NEW_CORPUS"
-record $rc
+cmake --build build-fuzz -j "$JOBS" --target fuzz_http fuzz_tabular
+fuzz() {  # target seconds corpus
+  local scratch rc
+  scratch=$(mktemp -d /tmp/custos-fuzz.XXXXXX)
+  set +e
+  "./build-fuzz/$1" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$scratch" "$3" 2>&1 | tail -n 6
+  rc=${PIPESTATUS[0]}
+  set -e
+  rm -rf "$scratch"
+  record "$rc"
+}
+fuzz fuzz_http "$FUZZ_SECONDS" fuzz/corpus
+fuzz fuzz_tabular "$((FUZZ_SECONDS / 2))" fuzz/corpus_tabular
 
 echo
 echo "suites: $passed passed, $failed failed"

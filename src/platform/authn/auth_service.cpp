@@ -111,6 +111,7 @@ LoginResult AuthService::login(const std::string& username, const std::string& p
           tx.exec("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
                   {now + policy_.lockout_ms, user->id});
           locked_now = true;
+          code = ErrorCode::account_locked;  // what the client is told, and the record says
         }
       }
       log_login(tx, org_id, uid, username, client, "failure", reason, now);
@@ -130,7 +131,6 @@ LoginResult AuthService::login(const std::string& username, const std::string& p
              .object_id = std::to_string(*uid),
              .changes = "{\"locked_until\":" + std::to_string(now + policy_.lockout_ms) + "}"},
             now);
-        code = ErrorCode::account_locked;
       }
     });
     throw Error(code, std::move(field));
@@ -405,6 +405,9 @@ std::pair<std::string, ApiTokenInfo> AuthService::create_api_token(
     throw Error(
         ErrorCode::validation_failed, "body.expires_at",
         "must be in the future and within " + std::to_string(policy_.api_token_max_days) + " days");
+  // Tokens do not mint tokens: a leaked token must not be able to extend itself.
+  if (p.kind != "session")
+    throw Error(ErrorCode::forbidden, "", "only a session may create tokens");
   // A token can only narrow what its owner may do: each scope must be a permission the owner
   // holds, or one of the owner's own grant patterns verbatim (e.g. "org:*:read").
   for (const auto& scope : scopes) {
@@ -504,10 +507,16 @@ void AuthService::revoke_session(const authz::Principal& p, int64_t session_id,
 }
 
 void AuthService::set_initial_password(db::Tx& tx, int64_t user_id, const std::string& password) {
+  const int64_t now = clock_.now_ms();
   tx.exec(
       "UPDATE users SET password_hash = ?, must_change_password = 1, password_changed_at = ?, "
       "failed_logins = 0, locked_until = NULL WHERE id = ?",
-      {crypto::hash_password(password, policy_.password_cost), clock_.now_ms(), user_id});
+      {crypto::hash_password(password, policy_.password_cost), now, user_id});
+  // A reset ends every session of the user: whoever held one is out.
+  tx.exec(
+      "UPDATE sessions SET revoked_at = ?, revoked_reason = 'password_reset' WHERE user_id = ? "
+      "AND revoked_at IS NULL",
+      {now, user_id});
 }
 
 }  // namespace custos::authn

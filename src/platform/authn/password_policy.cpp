@@ -40,15 +40,40 @@ std::string core(std::string_view password) {
 
 }  // namespace
 
+// One character over and over ("aaaaaaaaaaaa", "安安安安安安"), compared by code point.
+bool all_same(std::string_view s) {
+  if (s.empty()) return false;
+  size_t first = 1;
+  while (first < s.size() && (static_cast<unsigned char>(s[first]) & 0xC0) == 0x80) ++first;
+  const std::string_view unit = s.substr(0, first);
+  if (s.size() % unit.size()) return false;
+  for (size_t i = 0; i < s.size(); i += unit.size())
+    if (s.substr(i, unit.size()) != unit) return false;
+  return true;
+}
+
+// A run along the keyboard or the alphabet, forwards or backwards: "123456789012", "qwertyui".
+bool keyboard_run(std::string_view s) {
+  if (s.size() < 4) return false;
+  static const std::array<std::string, 4> kRows = {
+      "0123456789012345678901234567890123456789",
+      "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+      "qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm",
+      "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p"};
+  const std::string reversed(s.rbegin(), s.rend());
+  for (const auto& row : kRows)
+    if (row.find(s) != std::string::npos || row.find(reversed) != std::string::npos) return true;
+  return false;
+}
+
 bool is_common_password(std::string_view password) {
   const std::string full = lower(password);
   const std::string c = core(password);
   for (std::string_view w : kCommon)
     if (full == w || c == w) return true;
-  // Keyboard runs and repeats: "aaaaaaaaaaaa", "123456789012".
-  if (!full.empty() &&
-      std::all_of(full.begin(), full.end(), [&](char ch) { return ch == full[0]; }))
-    return true;
+  // Repeats and runs, with or without trailing digits and punctuation as decoration.
+  for (const std::string& s : {full, c})
+    if (all_same(s) || keyboard_run(s)) return true;
   return false;
 }
 

@@ -20,7 +20,8 @@ struct PasswordCost {
 };
 std::string hash_password(std::string_view password, const PasswordCost& cost = {});
 bool verify_password(std::string_view encoded, std::string_view password);
-// True when the hash was made with weaker parameters than `cost` (rehash on next login).
+// True when the hash was made with other parameters than `cost` (rehash on next login, so a
+// changed cost reaches every account; lower the cost only deliberately).
 bool password_needs_rehash(std::string_view encoded, const PasswordCost& cost = {});
 
 // n random bytes.
