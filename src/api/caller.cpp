@@ -52,7 +52,8 @@ Caller authenticate(const http::Request& req, Deps& deps, Pending pending) {
     if (principal->must_change_password) throw Error(ErrorCode::password_change_required);
     if (principal->mfa_enrollment_required) throw Error(ErrorCode::mfa_enrollment_required);
   }
-  return Caller{std::move(*principal), client_of(req)};
+  const authz::Principal& ref = *principal;
+  return Caller{std::move(principal), ref, client_of(req)};
 }
 
 void require_recent_auth(const Caller& c, Deps& deps) {

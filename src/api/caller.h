@@ -10,7 +10,8 @@
 namespace custos::api {
 
 struct Caller {
-  authz::Principal principal;
+  std::shared_ptr<const authz::Principal> holder;  // shared with the session cache
+  const authz::Principal& principal;
   authn::Client client;
 };
 

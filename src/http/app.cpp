@@ -123,12 +123,13 @@ Response App::refuse(Request& req, ErrorCode code) noexcept {
 
 void App::finish(Request& req, Response& res) noexcept {
   try {
-    res.headers.set("X-Request-Id", req.request_id);
-    res.headers.set("X-Content-Type-Options", "nosniff");
-    res.headers.set("X-Frame-Options", "DENY");
-    res.headers.set("Referrer-Policy", "no-referrer");
-    if (tls_) res.headers.set("Strict-Transport-Security", "max-age=31536000");
-    if (!res.headers.has("Cache-Control")) res.headers.set("Cache-Control", "no-store");
+    // Handlers never set these, so they are appended without a search.
+    res.headers.add("X-Request-Id", req.request_id);
+    res.headers.add("X-Content-Type-Options", "nosniff");
+    res.headers.add("X-Frame-Options", "DENY");
+    res.headers.add("Referrer-Policy", "no-referrer");
+    if (tls_) res.headers.add("Strict-Transport-Security", "max-age=31536000");
+    if (!res.headers.has("Cache-Control")) res.headers.add("Cache-Control", "no-store");
 
     const auto elapsed = std::chrono::steady_clock::now() - req.received;
     const double seconds = std::chrono::duration<double>(elapsed).count();
@@ -150,8 +151,13 @@ void App::finish(Request& req, Response& res) noexcept {
       line += std::to_string(res.status);
       line += R"(,"bytes":)";
       line += std::to_string(res.body.size());
+      // Milliseconds with microsecond precision, without printf's floating-point path.
+      const auto us = static_cast<int64_t>(seconds * 1e6);
+      const std::string frac = std::to_string(1000 + us % 1000);
       line += R"(,"ms":)";
-      line += std::to_string(seconds * 1000.0);
+      line += std::to_string(us / 1000);
+      line += '.';
+      line += frac.substr(1);
       log::access(line);
     }
   } catch (...) {

@@ -147,44 +147,40 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void close_if_idle() override {
     asio::post(stream_.get_executor(), [weak = this->weak_from_this()] {
       if (auto self = weak.lock())
-        if (!self->busy_) self->close_now();
+        if (self->idle()) self->close_now();
     });
   }
 
  private:
   auto& lowest() { return beast::get_lowest_layer(stream_); }
 
-  // Keep-alive wait: nothing has arrived yet, so the idle deadline applies.
+  // Waits for the next request with one header read. Its deadline starts as the header
+  // timeout; when it passes with no byte received the wait is an idle keep-alive connection and
+  // is extended towards the idle timeout, a header-timeout at a time (see expire()). A client
+  // that has sent part of a header when a deadline passes is dropped.
   void wait_for_request() {
     busy_ = false;
-    if (server_.stopping) return close_now();
-    if (buffer_.size() > 0) return read_header();
-    set_deadline(server_.opt.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) return self->close_now();
-                              self->buffer_.commit(n);
-                              self->read_header();
-                            });
-  }
-
-  // Bytes of a request have arrived: from here until its response is written the connection is
-  // busy, and shutdown lets it finish.
-  void read_header() {
-    busy_ = true;
+    if (server_.stopping && buffer_.size() == 0) return close_now();
     parser_.emplace();
     parser_->header_limit(server_.opt.header_limit_bytes);
     parser_->body_limit(server_.opt.max_body_bytes);
-    received_ = Clock::now();
-    set_deadline(server_.opt.header_timeout);
+    waiting_since_ = Clock::now();
+    in_header_ = true;
+    set_deadline(std::min(server_.opt.header_timeout, server_.opt.idle_timeout));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
+  // No request in flight and nothing of the next one received.
+  bool idle() const { return !busy_ && buffer_.size() == 0; }
+
   void on_header(beast::error_code ec) {
+    in_header_ = false;
     if (ec) return on_read_error(ec);
     if (closed_) return;
+    busy_ = true;
+    received_ = Clock::now();
     if (parser_->is_done()) return on_request();
     if (bhttp::token_list(parser_->get()[bhttp::field::expect]).exists("100-continue")) {
       // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
@@ -229,6 +225,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void refuse(ErrorCode code) {
     busy_ = true;
+    received_ = Clock::now();
     Request req;
     fill_basics(req);
     head_ = false;
@@ -265,7 +262,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void write(Response res) {
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(res.status), 11);
-    for (const auto& [n, v] : res.headers.items()) out->set(n, v);
+    for (const auto& [n, v] : res.headers.items()) out->insert(n, v);
     if (!res.body.empty() || res.status != 304)
       out->set(bhttp::field::content_type, res.content_type);
     const bool keep = keep_alive_ && !res.close && !server_.stopping;
@@ -292,6 +289,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void expire() override {
     asio::post(stream_.get_executor(), [weak = this->weak_from_this()] {
       if (auto self = weak.lock()) {
+        if (self->in_header_ && self->buffer_.size() == 0 && !self->server_.stopping) {
+          const auto now = Clock::now();
+          const auto idle_end = self->waiting_since_ + self->server_.opt.idle_timeout;
+          if (now < idle_end) {
+            self->set_deadline(std::chrono::duration_cast<std::chrono::milliseconds>(std::min(
+                idle_end - now,
+                std::chrono::duration_cast<Clock::duration>(self->server_.opt.header_timeout))));
+            return;
+          }
+        }
         self->closed_ = true;
         self->clear_deadline();
         beast::error_code ignored;
@@ -323,6 +330,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Clock::time_point received_{};
+  Clock::time_point waiting_since_{};
+  bool in_header_ = false;
   bool keep_alive_ = false;
   bool head_ = false;
   bool busy_ = false;

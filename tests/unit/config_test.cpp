@@ -35,7 +35,7 @@ TEST(Config, DefaultsAreSafe) {
   EXPECT_EQ(c.database.url, "sqlite://./data/custos.db");
   EXPECT_FALSE(c.diagnostics.enabled);
   EXPECT_GE(io_threads(c), 1);
-  EXPECT_GE(worker_threads(c), 8);
+  EXPECT_GE(worker_threads(c), 4);
 }
 
 TEST(Config, FileThenEnvironmentThenCommandLine) {

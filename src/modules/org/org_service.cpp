@@ -282,7 +282,7 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
                                          int64_t id, int64_t expected_version,
                                          const DepartmentInput& in) {
   const int64_t now = clock_.now_ms();
-  return db_.write([&](db::Tx& tx) {
+  Department result = db_.write([&](db::Tx& tx) {
     auto before = load_department(tx, p.org_id, id);
     if (!before || !authz::may(p, perm::departments_read, dept_resource(*before)))
       throw Error(ErrorCode::not_found, "path.id");
@@ -318,6 +318,8 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
       }
       after.parent_id = *in.parent_id;
       after.path = new_parent_path + std::to_string(id) + "/";
+      // Custom-scope grants hold department paths: every cached grant set is stale now.
+      tx.exec("UPDATE users SET authz_version = authz_version + 1 WHERE org_id = ?", {p.org_id});
       // Re-root the whole subtree.
       tx.exec("UPDATE departments SET path = ? || SUBSTR(path, ?) WHERE org_id = ? AND path LIKE ?",
               {after.path, int64_t(before->path.size() + 1), p.org_id, before->path + "%"});
@@ -340,6 +342,8 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
                   now);
     return *load_department(tx, p.org_id, id);
   });
+  auth_.invalidate_sessions();  // department paths feed every session's scope
+  return result;
 }
 
 // ---- users -----------------------------------------------------------------------------------
@@ -465,7 +469,7 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
 User OrgService::update_user(const authz::Principal& p, const authn::Client& c, int64_t id,
                              int64_t expected_version, const UserInput& in) {
   const int64_t now = clock_.now_ms();
-  return db_.write([&](db::Tx& tx) {
+  User result = db_.write([&](db::Tx& tx) {
     auto row = load_user_row(tx, p.org_id, id);
     if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
       throw Error(ErrorCode::not_found, "path.id");
@@ -547,12 +551,14 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
         now);
     return user_from(tx, *load_user_row(tx, p.org_id, id));
   });
+  auth_.invalidate_sessions();
+  return result;
 }
 
 User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& c, int64_t user_id,
                                 const std::vector<int64_t>& role_ids) {
   const int64_t now = clock_.now_ms();
-  return db_.write([&](db::Tx& tx) {
+  User result = db_.write([&](db::Tx& tx) {
     auto row = load_user_row(tx, p.org_id, user_id);
     if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
       throw Error(ErrorCode::not_found, "path.id");
@@ -577,8 +583,10 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
           "INSERT INTO user_roles (org_id, user_id, role_id) VALUES (?, ?, ?) ON CONFLICT DO "
           "NOTHING",
           {p.org_id, user_id, rid});
-    tx.exec("UPDATE users SET admin_role = ?, version = version + 1, updated_at = ? WHERE id = ?",
-            {admin_role.empty() ? db::null() : db::Value{admin_role}, now, user_id});
+    tx.exec(
+        "UPDATE users SET admin_role = ?, version = version + 1, authz_version = authz_version + "
+        "1, updated_at = ? WHERE id = ?",
+        {admin_role.empty() ? db::null() : db::Value{admin_role}, now, user_id});
     User after = user_from(tx, *load_user_row(tx, p.org_id, user_id));
     Changes ch;
     ch.add("role_ids", before.role_ids, after.role_ids);
@@ -590,6 +598,8 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
                   now);
     return after;
   });
+  auth_.invalidate_sessions();
+  return result;
 }
 
 // ---- roles -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include "platform/authn/auth_service.h"
 
+#include <mutex>
 #include <sstream>
 
 #include "platform/audit/audit.h"
@@ -10,6 +11,7 @@ namespace custos::authn {
 namespace {
 
 constexpr int64_t kTouchIntervalMs = 60'000;  // last_seen_at is written at most this often
+constexpr int64_t kSessionCacheMs = 500;      // how long a resolved session is reused
 
 std::string token_hash(const std::string& token) {
   return crypto::hex(crypto::sha256(token));
@@ -188,25 +190,8 @@ LoginResult AuthService::login(const std::string& username, const std::string& p
   return result;
 }
 
-authz::Principal AuthService::load_principal(db::Tx& tx, int64_t org_id, int64_t user_id) {
-  authz::Principal p;
-  auto u = tx.one(
-      "SELECT u.username, u.name, COALESCE(u.admin_role, ''), u.department_id, "
-      "COALESCE(d.path, ''), u.clearance, u.must_change_password, u.totp_enabled "
-      "FROM users u LEFT JOIN departments d ON d.id = u.department_id "
-      "WHERE u.org_id = ? AND u.id = ?",
-      {org_id, user_id});
-  if (!u) throw Error(ErrorCode::unauthorized);
-  p.org_id = org_id;
-  p.user_id = user_id;
-  p.username = db::as_text(u->at(0));
-  p.name = db::as_text(u->at(1));
-  p.admin_role = db::as_text(u->at(2));
-  p.department_id = db::as_opt_int(u->at(3));
-  p.department_path = db::as_text(u->at(4));
-  p.clearance = static_cast<int>(db::as_int(u->at(5)));
-  p.must_change_password = db::as_int(u->at(6)) != 0;
-  p.mfa_enrollment_required = !p.admin_role.empty() && db::as_int(u->at(7)) == 0;
+std::vector<authz::Grant> AuthService::load_grants(db::Tx& tx, int64_t org_id, int64_t user_id) {
+  std::vector<authz::Grant> out;
   auto grants = tx.query(
       "SELECT rp.permission, r.scope, r.id FROM user_roles ur "
       "JOIN roles r ON r.id = ur.role_id JOIN role_permissions rp ON rp.role_id = r.id "
@@ -226,21 +211,75 @@ authz::Principal AuthService::load_principal(db::Tx& tx, int64_t org_id, int64_t
         g.department_paths.push_back(db::as_text(d[1]));
       }
     }
-    p.grants.push_back(std::move(g));
+    out.push_back(std::move(g));
   }
-  return p;
+  return out;
 }
 
-std::optional<authz::Principal> AuthService::authenticate(const std::string& token) {
-  if (token.empty() || token.size() > 256) return std::nullopt;
+std::vector<authz::Grant> AuthService::grants_for(db::Tx& tx, int64_t org_id, int64_t user_id,
+                                                  int64_t version) {
+  {
+    std::shared_lock lock(grants_mu_);
+    auto it = grants_cache_.find(user_id);
+    if (it != grants_cache_.end() && it->second.version == version) return it->second.grants;
+  }
+  auto grants = load_grants(tx, org_id, user_id);
+  std::unique_lock lock(grants_mu_);
+  if (grants_cache_.size() > 50'000) grants_cache_.clear();  // bound memory; refills on demand
+  grants_cache_[user_id] = {version, grants};
+  return grants;
+}
+
+std::shared_ptr<const authz::Principal> AuthService::authenticate(const std::string& token) {
+  if (token.empty() || token.size() > 256) return nullptr;
   const int64_t now = clock_.now_ms();
   const std::string hash = token_hash(token);
+  {
+    std::shared_lock lock(sessions_mu_);
+    auto it = session_cache_.find(hash);
+    if (it != session_cache_.end() && now - it->second.loaded_at < kSessionCacheMs &&
+        now < it->second.principal->expires_at &&
+        (it->second.principal->kind != "session" ||
+         now - it->second.last_seen <= policy_.idle_timeout_ms))
+      return it->second.principal;
+  }
   bool touch = false;
-  auto principal = db_.read([&](db::Tx& tx) -> std::optional<authz::Principal> {
+  int64_t last_seen = 0;
+  auto loaded = load_session(hash, now, touch, last_seen);
+  if (!loaded) {
+    std::unique_lock lock(sessions_mu_);
+    session_cache_.erase(hash);
+    return nullptr;
+  }
+  auto principal = std::make_shared<const authz::Principal>(std::move(*loaded));
+  if (touch) {
+    db_.write([&](db::Tx& tx) {
+      tx.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", {now, principal->session_id});
+    });
+    last_seen = now;
+  }
+  std::unique_lock lock(sessions_mu_);
+  if (session_cache_.size() > 10'000) session_cache_.clear();
+  session_cache_[hash] = {now, principal, last_seen};
+  return principal;
+}
+
+void AuthService::invalidate_sessions() {
+  std::unique_lock lock(sessions_mu_);
+  session_cache_.clear();
+}
+
+std::optional<authz::Principal> AuthService::load_session(const std::string& hash, int64_t now,
+                                                          bool& touch, int64_t& last_seen_out) {
+  return db_.read([&](db::Tx& tx) -> std::optional<authz::Principal> {
+    // One query for the session, its user and the user's department.
     auto s = tx.one(
         "SELECT s.id, s.org_id, s.user_id, s.kind, COALESCE(s.scopes, ''), s.last_seen_at, "
-        "s.expires_at, s.reauth_at, s.revoked_at, u.status, COALESCE(s.csrf_hash, '') "
-        "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        "s.expires_at, s.reauth_at, s.revoked_at, u.status, COALESCE(s.csrf_hash, ''), "
+        "u.username, u.name, COALESCE(u.admin_role, ''), u.department_id, COALESCE(d.path, ''), "
+        "u.clearance, u.must_change_password, u.totp_enabled, u.authz_version "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "LEFT JOIN departments d ON d.id = u.department_id WHERE s.token_hash = ?",
         {hash});
     if (!s) return std::nullopt;
     const std::string kind = db::as_text(s->at(3));
@@ -249,12 +288,23 @@ std::optional<authz::Principal> AuthService::authenticate(const std::string& tok
     if (db::as_int(s->at(6)) <= now) return std::nullopt;  // absolute lifetime
     if (kind == "session" && now - last_seen > policy_.idle_timeout_ms) return std::nullopt;
     if (!status_may_log_in(db::as_text(s->at(9)))) return std::nullopt;  // suspended, departed
-    authz::Principal p = load_principal(tx, db::as_int(s->at(1)), db::as_int(s->at(2)));
+    authz::Principal p;
+    p.org_id = db::as_int(s->at(1));
+    p.user_id = db::as_int(s->at(2));
     p.session_id = db::as_int(s->at(0));
     p.kind = kind;
     p.reauth_at = db::as_int(s->at(7));
     p.expires_at = db::as_int(s->at(6));
     p.csrf_hash = db::as_text(s->at(10));
+    p.username = db::as_text(s->at(11));
+    p.name = db::as_text(s->at(12));
+    p.admin_role = db::as_text(s->at(13));
+    p.department_id = db::as_opt_int(s->at(14));
+    p.department_path = db::as_text(s->at(15));
+    p.clearance = static_cast<int>(db::as_int(s->at(16)));
+    p.must_change_password = db::as_int(s->at(17)) != 0;
+    p.mfa_enrollment_required = !p.admin_role.empty() && db::as_int(s->at(18)) == 0;
+    p.grants = grants_for(tx, p.org_id, p.user_id, db::as_int(s->at(19)));
     if (kind == "api_token") {
       p.token_scopes = split(db::as_text(s->at(4)));
       // A token acts for a user who has already set a password and second factor.
@@ -262,13 +312,9 @@ std::optional<authz::Principal> AuthService::authenticate(const std::string& tok
       p.mfa_enrollment_required = false;
     }
     touch = now - last_seen >= kTouchIntervalMs;
+    last_seen_out = last_seen;
     return p;
   });
-  if (principal && touch)
-    db_.write([&](db::Tx& tx) {
-      tx.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", {now, principal->session_id});
-    });
-  return principal;
 }
 
 bool AuthService::check_csrf(const authz::Principal& p, const std::string& csrf_token) {
@@ -287,6 +333,7 @@ void AuthService::logout(const authz::Principal& p, const Client& client) {
                    .object_id = std::to_string(p.session_id)},
                   now);
   });
+  invalidate_sessions();
 }
 
 void AuthService::change_password(const authz::Principal& p, const std::string& old_password,
@@ -326,6 +373,7 @@ void AuthService::change_password(const authz::Principal& p, const std::string& 
                    .changes = R"({"password":"changed"})"},
                   now);
   });
+  invalidate_sessions();
 }
 
 void AuthService::reauthenticate(const authz::Principal& p, const std::string& password,
@@ -344,6 +392,7 @@ void AuthService::reauthenticate(const authz::Principal& p, const std::string& p
                    .outcome = ok ? audit::Outcome::success : audit::Outcome::failed},
                   now);
   });
+  invalidate_sessions();
   if (!ok) throw Error(ErrorCode::invalid_credentials, "body.password");
 }
 
@@ -394,6 +443,7 @@ void AuthService::confirm_totp(const authz::Principal& p, const std::string& cod
                    .outcome = ok ? audit::Outcome::success : audit::Outcome::failed},
                   now);
   });
+  invalidate_sessions();
   if (!ok) throw Error(ErrorCode::validation_failed, "body.code", "wrong code");
 }
 
@@ -469,6 +519,7 @@ void AuthService::revoke_api_token(const authz::Principal& p, int64_t id, const 
                    .object_id = std::to_string(id)},
                   now);
   });
+  invalidate_sessions();
 }
 
 std::vector<SessionInfo> AuthService::list_sessions(const authz::Principal& p) {
@@ -504,6 +555,7 @@ void AuthService::revoke_session(const authz::Principal& p, int64_t session_id,
                    .object_id = std::to_string(session_id)},
                   now);
   });
+  invalidate_sessions();
 }
 
 void AuthService::set_initial_password(db::Tx& tx, int64_t user_id, const std::string& password) {
@@ -517,6 +569,7 @@ void AuthService::set_initial_password(db::Tx& tx, int64_t user_id, const std::s
       "UPDATE sessions SET revoked_at = ?, revoked_reason = 'password_reset' WHERE user_id = ? "
       "AND revoked_at IS NULL",
       {now, user_id});
+  invalidate_sessions();
 }
 
 }  // namespace custos::authn

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "platform/authn/password_policy.h"
@@ -81,7 +84,7 @@ class AuthService {
 
   // The principal behind a session or API token; nullopt when unknown, expired or revoked.
   // Extends the idle deadline (written at most once a minute).
-  std::optional<authz::Principal> authenticate(const std::string& token);
+  std::shared_ptr<const authz::Principal> authenticate(const std::string& token);
   // Cookie-authenticated writes must present the CSRF token issued with the session.
   bool check_csrf(const authz::Principal& p, const std::string& csrf_token);
 
@@ -114,10 +117,38 @@ class AuthService {
   // Sets a password without the old one (administrators, `admin init`): must change at login.
   void set_initial_password(db::Tx& tx, int64_t user_id, const std::string& password);
 
-  // Loads the principal of a user (roles, grants, department path) inside tx.
-  static authz::Principal load_principal(db::Tx& tx, int64_t org_id, int64_t user_id);
+  // Forgets every cached session: called after any change that can narrow what a session may
+  // do (logout, revocation, password change, roles, clearance, department, status).
+  void invalidate_sessions();
+
+  // The grants a user's roles give, inside tx.
+  static std::vector<authz::Grant> load_grants(db::Tx& tx, int64_t org_id, int64_t user_id);
 
  private:
+  // Grants by user, valid while users.authz_version is unchanged: a hit costs no query, and a
+  // change anywhere (another server included) bumps the version the session query returns.
+  struct CachedGrants {
+    int64_t version = 0;
+    std::vector<authz::Grant> grants;
+  };
+  std::vector<authz::Grant> grants_for(db::Tx& tx, int64_t org_id, int64_t user_id,
+                                       int64_t version);
+  std::shared_mutex grants_mu_;
+  std::unordered_map<int64_t, CachedGrants> grants_cache_;
+
+  // Sessions resolved in the last kSessionCacheMs, by token hash. A change made on this server
+  // clears it at once (invalidate_sessions); one made on another server is seen within that
+  // window. See docs/architecture.md.
+  struct CachedSession {
+    int64_t loaded_at = 0;
+    std::shared_ptr<const authz::Principal> principal;
+    int64_t last_seen = 0;
+  };
+  std::optional<authz::Principal> load_session(const std::string& hash, int64_t now, bool& touch,
+                                               int64_t& last_seen);
+  std::shared_mutex sessions_mu_;
+  std::unordered_map<std::string, CachedSession> session_cache_;
+
   db::Db& db_;
   const Clock& clock_;
   SecurityPolicy policy_;

@@ -16,7 +16,7 @@ struct Config {
   struct Server {
     std::string listen = "127.0.0.1:8080";
     int io_threads = 0;      // 0: one per core
-    int worker_threads = 0;  // 0: 4 per core, at least 8; handlers that touch the database
+    int worker_threads = 0;  // 0: 2 per core, at least 4; handlers that touch the database
     int64_t max_body_bytes = 1 << 20;
     int header_limit_bytes = 16 * 1024;
     int header_timeout_ms = 10'000;  // whole header must arrive within this

@@ -10,13 +10,20 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace custos::log {
 namespace {
 
-// Collects whole lines and writes them with one write(2) per batch.
+// Collects whole lines and writes them with one write(2) per batch. Request threads append to
+// buffers of their own (an uncontended lock each), which the writer thread collects every
+// 100 ms; the shared buffer takes the rare application events.
 class LineWriter {
  public:
+  struct ThreadBuffer {
+    std::mutex mu;
+    std::string buf;
+  };
   explicit LineWriter(int fd, bool owns) : fd_(fd), owns_(owns), thread_([this] { loop(); }) {}
   ~LineWriter() {
     {
@@ -25,7 +32,9 @@ class LineWriter {
     }
     cv_.notify_one();
     thread_.join();
-    write_out(buf_);
+    std::string rest;
+    collect(rest);
+    write_out(rest);
     if (owns_) ::close(fd_);
   }
   void append(std::string_view line, bool urgent) {
@@ -40,22 +49,48 @@ class LineWriter {
   }
   void flush() {
     std::string out;
-    {
-      std::lock_guard lock(mu_);
-      out.swap(buf_);
-    }
+    collect(out);
     write_out(out);
   }
 
+  // The calling thread's own buffer, registered on first use.
+  ThreadBuffer& thread_buffer() {
+    thread_local std::shared_ptr<ThreadBuffer> mine;
+    thread_local const LineWriter* owner = nullptr;
+    if (!mine || owner != this) {
+      mine = std::make_shared<ThreadBuffer>();
+      owner = this;
+      std::lock_guard lock(mu_);
+      threads_.push_back(mine);
+    }
+    return *mine;
+  }
+
  private:
+  // Moves everything buffered into out: the shared buffer, then each thread's.
+  void collect(std::string& out) {
+    std::vector<std::shared_ptr<ThreadBuffer>> threads;
+    {
+      std::lock_guard lock(mu_);
+      out.append(buf_);
+      buf_.clear();
+      threads = threads_;
+    }
+    for (auto& t : threads) {
+      std::lock_guard lock(t->mu);
+      out.append(t->buf);
+      t->buf.clear();
+    }
+  }
+
   void loop() {
     std::string out;
     std::unique_lock lock(mu_);
     while (!stop_) {
       cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_ || urgent_; });
       urgent_ = false;
-      out.swap(buf_);
       lock.unlock();
+      collect(out);
       write_out(out);
       out.clear();
       lock.lock();
@@ -80,6 +115,7 @@ class LineWriter {
   std::mutex write_mu_;
   std::condition_variable cv_;
   std::string buf_;
+  std::vector<std::shared_ptr<ThreadBuffer>> threads_;
   bool stop_ = false;
   bool urgent_ = false;
   std::thread thread_;
@@ -239,7 +275,9 @@ void access(std::string_view fields) {
     line += fields;
     line += "}\n";
   }
-  g_writer->append(line, false);
+  LineWriter::ThreadBuffer& mine = g_writer->thread_buffer();
+  std::lock_guard lock(mine.mu);
+  mine.buf.append(line);
 }
 
 }  // namespace custos::log

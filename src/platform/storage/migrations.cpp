@@ -226,6 +226,11 @@ INSERT INTO role_permissions (org_id, role_id, permission)
   SELECT 1, id, 'audit:events:read' FROM roles WHERE code = 'audit_admin' UNION ALL
   SELECT 1, id, 'audit:events:verify' FROM roles WHERE code = 'audit_admin';
 )SQL"},
+    // Bumped whenever what a user's grants resolve to may have changed (roles, role permissions,
+    // department moves), so servers can cache grants per (user, version) without staleness.
+    Migration{6, "authz_version", R"SQL(
+ALTER TABLE users ADD COLUMN authz_version BIGINT NOT NULL DEFAULT 1;
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

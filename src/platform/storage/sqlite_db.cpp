@@ -117,10 +117,11 @@ class Connection final : public Tx {
 
   // Runs fn between BEGIN and COMMIT; rolls back when fn or COMMIT throws.
   void transaction(bool write, const std::function<void(Tx&)>& fn) {
-    exec_script(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    // Through the statement cache: BEGIN and COMMIT are prepared once per connection.
+    query(write ? "BEGIN IMMEDIATE" : "BEGIN", {});
     try {
       fn(*this);
-      exec_script("COMMIT");
+      query("COMMIT", {});
     } catch (...) {
       if (!sqlite3_get_autocommit(h_)) sqlite3_exec(h_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
