@@ -4,6 +4,7 @@
 
 #include "api/caller.h"
 #include "api/json.h"
+#include "platform/privacy/mask.h"
 #include "platform/text/time.h"
 
 namespace custos::api {
@@ -42,7 +43,8 @@ json::object to_json(const org::User& u) {
           {"username", u.username},
           {"name", u.name},
           {"employee_no", text_or_null(u.employee_no)},
-          {"email", text_or_null(u.email)},
+          // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
+          {"email", u.email ? json::value(privacy::mask_email(*u.email)) : json::value(nullptr)},
           {"department_id", id_or_null(u.department_id)},
           {"manager_id", id_or_null(u.manager_id)},
           {"clearance", u.clearance},
@@ -305,6 +307,35 @@ void register_org_routes(http::Router& router, Deps& deps) {
        .request_schema =
            R"({"type":"object","required":["role_ids"],"properties":{"role_ids":{"type":"array","items":{"type":"string"}}}})",
        .response_schema = kUser,
+       .public_route = false});
+
+  router.add(
+      Method::post, "/api/v1/users/{id}/unmask",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const int64_t id = path_id(req);
+        auto b = parse_object(req);
+        std::vector<std::string> fields;
+        const json::value* fv = b.if_contains("fields");
+        if (!fv || !fv->is_array() || fv->as_array().size() > 10)
+          throw Error(ErrorCode::validation_failed, "body.fields", "a list of field names");
+        for (const auto& f : fv->as_array()) {
+          if (!f.is_string()) throw Error(ErrorCode::validation_failed, "body.fields", "strings");
+          fields.emplace_back(f.as_string());
+        }
+        std::string reason = optional_string(b, "reason", 200).value_or("");
+        if (c.principal.user_id != id) require_recent_auth(c, deps);
+        json::object o;
+        for (auto& [k, v] : deps.org.unmask_user(c.principal, c.client, id, fields, reason))
+          o[k] = v;
+        return json_response(200, o);
+      },
+      {.summary = "Show a user's personal fields in clear (permission, reason, recent "
+                  "re-authentication; audited)",
+       .tag = "organisation",
+       .request_schema =
+           R"({"type":"object","required":["fields","reason"],"properties":{"fields":{"type":"array","items":{"type":"string","enum":["email"]}},"reason":{"type":"string","maxLength":200}}})",
+       .response_schema = R"({"type":"object","additionalProperties":{"type":"string"}})",
        .public_route = false});
 
   // Roles.

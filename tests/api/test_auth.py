@@ -439,3 +439,66 @@ def test_every_login_attempt_is_logged_and_audited(org):
     token = activate_user(org, "bob").token
     dump = sql_exec(org["url"], "SELECT token_hash FROM sessions")
     assert token not in dump
+
+
+def test_personal_fields_are_masked_and_unmasking_is_audited(org):
+    sys_s, server = org["sys"], org["server"]
+    r = sys_s.post("/api/v1/users", {"username": "mask.me", "name": "掩码", "email": "zhangsan@example.cn",
+                                      "department_id": org["depts"]["A"]})
+    assert r.status == 201, r
+    uid, initial = r.json()["id"], r.json()["initial_password"]
+    assert r.json()["email"] == "z***@example.cn"
+    assert sys_s.get(f"/api/v1/users/{uid}").json()["email"] == "z***@example.cn"
+    listed = sys_s.get("/api/v1/users?q=mask.me").json()["items"]
+    assert listed[0]["email"] == "z***@example.cn"
+    # Without the unmask permission: refused, and nothing is revealed.
+    r = sys_s.post(f"/api/v1/users/{uid}/unmask", {"fields": ["email"], "reason": "核对"})
+    assert r.status in (401, 403), r
+    assert "zhangsan" not in r.body.decode()
+    # One's own record may be unmasked, with a reason, and it is recorded.
+    me = Session(server, login(server, "mask.me", initial).json()["token"])
+    me.post("/api/v1/auth/password", {"old_password": initial, "new_password": NEW_PASSWORD})
+    before = int(sql_exec(org["url"], "SELECT COUNT(*) FROM audit_events WHERE action = 'org.user.unmask'"))
+    r = me.post(f"/api/v1/users/{uid}/unmask", {"fields": ["email"], "reason": "查看本人邮箱"})
+    assert r.status == 200 and r.json() == {"email": "zhangsan@example.cn"}, r
+    after = int(sql_exec(org["url"], "SELECT COUNT(*) FROM audit_events WHERE action = 'org.user.unmask'"))
+    assert after == before + 1
+    row = sql_exec(org["url"], "SELECT reason FROM audit_events WHERE action = 'org.user.unmask' "
+                               "ORDER BY seq DESC LIMIT 1")
+    assert row == "查看本人邮箱"
+    # A reason is required and fields are checked.
+    assert_problem(me.post(f"/api/v1/users/{uid}/unmask", {"fields": ["email"], "reason": ""}),
+                   422, "validation_failed", "body.reason")
+    assert_problem(me.post(f"/api/v1/users/{uid}/unmask", {"fields": ["password_hash"],
+                                                           "reason": "x"}),
+                   422, "validation_failed", "body.fields")
+    # A holder of org:users:unmask may, within the re-authentication window (a fresh login
+    # opens it; its expiry is covered by the AuthService unit tests).
+    grant_role(org, "carol", "unmasker", ["org:users:read", "org:users:unmask"], "all")
+    carol = activate_user(org, "carol")
+    r = carol.post(f"/api/v1/users/{uid}/unmask", {"fields": ["email"], "reason": "客服回访"})
+    assert r.status == 200 and r.json()["email"] == "zhangsan@example.cn"
+
+
+def test_login_log_for_security_and_audit_administrators(org):
+    login(org["server"], "nobody.here", "x", expect=401)
+    for s in (org["sec"], org["aud"]):
+        page = s.get("/api/v1/login-events?outcome=failure&limit=5").json()
+        assert page["total"] >= 1 and len(page["items"]) <= 5
+        assert all(e["outcome"] == "failure" for e in page["items"])
+        assert any(e["username"] == "nobody.here" for e in
+                   s.get("/api/v1/login-events?username=nobody.here").json()["items"])
+        first = page["items"][0]
+        assert {"ip", "user_agent", "at", "reason"} <= first.keys()
+    assert_problem(org["sys"].get("/api/v1/login-events"), 403, "forbidden")
+    assert_problem(org["sec"].get("/api/v1/login-events?outcome=maybe"), 422, "validation_failed",
+                   "query.outcome")
+    # Paging newest first never repeats an event.
+    seen, cursor = [], None
+    for _ in range(50):
+        page = org["sec"].get("/api/v1/login-events?limit=3" + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == page["total"]

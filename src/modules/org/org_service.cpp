@@ -602,6 +602,38 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
   return result;
 }
 
+std::vector<std::pair<std::string, std::string>> OrgService::unmask_user(
+    const authz::Principal& p, const authn::Client& c, int64_t id,
+    const std::vector<std::string>& fields, const std::string& reason) {
+  if (fields.empty()) throw Error(ErrorCode::validation_failed, "body.fields", "name a field");
+  for (const auto& f : fields)
+    if (f != "email")
+      throw Error(ErrorCode::validation_failed, "body.fields", "unknown field " + f);
+  check_text(reason, "body.reason", 200, true);
+  const int64_t now = clock_.now_ms();
+  return db_.write([&](db::Tx& tx) {
+    auto row = load_user_row(tx, p.org_id, id);
+    const bool own = p.user_id == id;
+    if (!row || (!own && !authz::may(p, perm::users_read, user_resource(*row))))
+      throw Error(ErrorCode::not_found, "path.id");
+    if (!own) require(authz::may(p, perm::users_unmask, user_resource(*row)));
+    std::vector<std::pair<std::string, std::string>> out;
+    json::array names;
+    for (const auto& f : fields) {
+      out.emplace_back(f, db::as_opt_text(row->at(6)).value_or(""));
+      names.emplace_back(f);
+    }
+    audit::record(tx, actor_of(p, c),
+                  {.action = "org.user.unmask",
+                   .object_type = "user",
+                   .object_id = std::to_string(id),
+                   .changes = json::serialize(json::object{{"fields", names}}),
+                   .reason = reason},
+                  now);
+    return out;
+  });
+}
+
 // ---- roles -----------------------------------------------------------------------------------
 
 namespace {

@@ -100,6 +100,12 @@ class OrgService {
   User set_user_roles(const authz::Principal& p, const authn::Client& c, int64_t user_id,
                       const std::vector<int64_t>& role_ids);
 
+  // Personal fields in clear (SI-3): needs org:users:unmask on the user (or is one's own
+  // record), a reason, and is recorded. Fields: "email".
+  std::vector<std::pair<std::string, std::string>> unmask_user(
+      const authz::Principal& p, const authn::Client& c, int64_t id,
+      const std::vector<std::string>& fields, const std::string& reason);
+
   Role create_role(const authz::Principal& p, const authn::Client& c, const RoleInput& in);
   std::vector<Role> list_roles(const authz::Principal& p);
   Role get_role(const authz::Principal& p, int64_t id);
@@ -123,6 +129,7 @@ inline constexpr const char* departments_read = "org:departments:read";
 inline constexpr const char* departments_write = "org:departments:write";
 inline constexpr const char* users_read = "org:users:read";
 inline constexpr const char* users_write = "org:users:write";
+inline constexpr const char* users_unmask = "org:users:unmask";
 inline constexpr const char* roles_read = "iam:roles:read";
 inline constexpr const char* roles_write = "iam:roles:write";
 inline constexpr const char* user_roles_write = "iam:user_roles:write";
