@@ -101,7 +101,7 @@ constexpr const char* kUserColumns =
     "u.department_id, u.manager_id, u.clearance, u.must_change_password, u.totp_enabled, "
     "u.version, u.created_at, u.updated_at, COALESCE(d.path, '')";
 
-User user_from(db::Tx& tx, const std::vector<db::Value>& r) {
+User user_from(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
   User u;
   u.id = db::as_int(r[0]);
   u.username = db::as_text(r[1]);
@@ -119,7 +119,9 @@ User user_from(db::Tx& tx, const std::vector<db::Value>& r) {
   u.created_at = db::as_int(r[13]);
   u.updated_at = db::as_int(r[14]);
   for (const auto& row :
-       tx.query("SELECT role_id FROM user_roles WHERE user_id = ? ORDER BY role_id", {u.id}).rows)
+       tx.query("SELECT role_id FROM user_roles WHERE org_id = ? AND user_id = ? ORDER BY role_id",
+                {org_id, u.id})
+           .rows)
     u.role_ids.push_back(db::as_int(row[0]));
   return u;
 }
@@ -425,7 +427,7 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
                    .object_id = std::to_string(id),
                    .changes = ch.str()},
                   now);
-    return user_from(tx, *load_user_row(tx, p.org_id, id));
+    return user_from(tx, p.org_id, *load_user_row(tx, p.org_id, id));
   });
   return {u, initial};
 }
@@ -435,7 +437,7 @@ User OrgService::get_user(const authz::Principal& p, int64_t id) {
     auto r = load_user_row(tx, p.org_id, id);
     if (!r || !authz::may(p, perm::users_read, user_resource(*r)))
       throw Error(ErrorCode::not_found, "path.id");
-    return user_from(tx, *r);
+    return user_from(tx, p.org_id, *r);
   });
 }
 
@@ -460,9 +462,9 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
       params.emplace_back(q.status);
     }
     const std::string from = " FROM users u LEFT JOIN departments d ON d.id = u.department_id";
-    return paginate<User>(tx, std::string("SELECT ") + kUserColumns + from,
-                          "SELECT COUNT(*)" + from, where, params, q, "u.id",
-                          [&](const std::vector<db::Value>& r) { return user_from(tx, r); });
+    return paginate<User>(
+        tx, std::string("SELECT ") + kUserColumns + from, "SELECT COUNT(*)" + from, where, params,
+        q, "u.id", [&](const std::vector<db::Value>& r) { return user_from(tx, p.org_id, r); });
   });
 }
 
@@ -473,7 +475,7 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
     auto row = load_user_row(tx, p.org_id, id);
     if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
       throw Error(ErrorCode::not_found, "path.id");
-    User before = user_from(tx, *row);
+    User before = user_from(tx, p.org_id, *row);
     if (before.version != expected_version)
       throw Error(ErrorCode::precondition_failed, "header.if-match");
     const bool profile_change =
@@ -549,7 +551,7 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
          .object_id = std::to_string(id),
          .changes = ch.str()},
         now);
-    return user_from(tx, *load_user_row(tx, p.org_id, id));
+    return user_from(tx, p.org_id, *load_user_row(tx, p.org_id, id));
   });
   auth_.invalidate_sessions();
   return result;
@@ -565,7 +567,7 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
     require(authz::may(p, perm::user_roles_write));
     // Nobody grants or removes their own roles.
     if (p.user_id == user_id) throw Error(ErrorCode::forbidden, "path.id", "not one's own roles");
-    User before = user_from(tx, *row);
+    User before = user_from(tx, p.org_id, *row);
     std::string admin_role;
     for (int64_t rid : role_ids) {
       auto r = tx.one("SELECT code FROM roles WHERE org_id = ? AND id = ?", {p.org_id, rid});
@@ -587,7 +589,7 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
         "UPDATE users SET admin_role = ?, version = version + 1, authz_version = authz_version + "
         "1, updated_at = ? WHERE id = ?",
         {admin_role.empty() ? db::null() : db::Value{admin_role}, now, user_id});
-    User after = user_from(tx, *load_user_row(tx, p.org_id, user_id));
+    User after = user_from(tx, p.org_id, *load_user_row(tx, p.org_id, user_id));
     Changes ch;
     ch.add("role_ids", before.role_ids, after.role_ids);
     audit::record(tx, actor_of(p, c),
@@ -638,7 +640,7 @@ std::vector<std::pair<std::string, std::string>> OrgService::unmask_user(
 
 namespace {
 
-Role load_role(db::Tx& tx, const std::vector<db::Value>& r) {
+Role load_role(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
   Role role;
   role.id = db::as_int(r[0]);
   role.code = db::as_text(r[1]);
@@ -647,14 +649,16 @@ Role load_role(db::Tx& tx, const std::vector<db::Value>& r) {
   role.builtin = db::as_int(r[4]) != 0;
   role.version = db::as_int(r[5]);
   for (const auto& p :
-       tx.query("SELECT permission FROM role_permissions WHERE role_id = ? ORDER BY permission",
-                {role.id})
+       tx.query("SELECT permission FROM role_permissions WHERE org_id = ? AND role_id = ? ORDER BY "
+                "permission",
+                {org_id, role.id})
            .rows)
     role.permissions.push_back(db::as_text(p[0]));
   for (const auto& d :
        tx.query(
-             "SELECT department_id FROM role_departments WHERE role_id = ? ORDER BY department_id",
-             {role.id})
+             "SELECT department_id FROM role_departments WHERE org_id = ? AND role_id = ? ORDER BY "
+             "department_id",
+             {org_id, role.id})
            .rows)
     role.departments.push_back(db::as_int(d[0]));
   return role;
@@ -712,7 +716,7 @@ Role OrgService::create_role(const authz::Principal& p, const authn::Client& c,
                    .changes = json::serialize(changes)},
                   now);
     auto row = tx.one(std::string("SELECT ") + kRoleColumns + " FROM roles WHERE id = ?", {id});
-    return load_role(tx, *row);
+    return load_role(tx, p.org_id, *row);
   });
 }
 
@@ -724,7 +728,7 @@ std::vector<Role> OrgService::list_roles(const authz::Principal& p) {
                                       " FROM roles WHERE org_id = ? ORDER BY id",
                                   {p.org_id})
                              .rows)
-      out.push_back(load_role(tx, r));
+      out.push_back(load_role(tx, p.org_id, r));
     return out;
   });
 }
@@ -736,7 +740,7 @@ Role OrgService::get_role(const authz::Principal& p, int64_t id) {
         tx.one(std::string("SELECT ") + kRoleColumns + " FROM roles WHERE org_id = ? AND id = ?",
                {p.org_id, id});
     if (!r) throw Error(ErrorCode::not_found, "path.id");
-    return load_role(tx, *r);
+    return load_role(tx, p.org_id, *r);
   });
 }
 

@@ -194,7 +194,8 @@ std::vector<authz::Grant> AuthService::load_grants(db::Tx& tx, int64_t org_id, i
   std::vector<authz::Grant> out;
   auto grants = tx.query(
       "SELECT rp.permission, r.scope, r.id FROM user_roles ur "
-      "JOIN roles r ON r.id = ur.role_id JOIN role_permissions rp ON rp.role_id = r.id "
+      "JOIN roles r ON r.id = ur.role_id "
+      "JOIN role_permissions rp ON rp.org_id = ur.org_id AND rp.role_id = r.id "
       "WHERE ur.org_id = ? AND ur.user_id = ?",
       {org_id, user_id});
   for (const auto& row : grants.rows) {
@@ -204,8 +205,8 @@ std::vector<authz::Grant> AuthService::load_grants(db::Tx& tx, int64_t org_id, i
     if (g.scope == authz::Scope::custom) {
       auto deps = tx.query(
           "SELECT d.id, d.path FROM role_departments rd JOIN departments d ON d.id = "
-          "rd.department_id WHERE rd.role_id = ?",
-          {row[2]});
+          "rd.department_id WHERE rd.org_id = ? AND rd.role_id = ?",
+          {org_id, row[2]});
       for (const auto& d : deps.rows) {
         g.departments.push_back(db::as_int(d[0]));
         g.department_paths.push_back(db::as_text(d[1]));
