@@ -3,7 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data
-./build/custos migrate --database "${CUSTOS_DATABASE:-sqlite://./data/custos.db}"
+DB="${CUSTOS_DATABASE:-sqlite://./data/custos.db}"
+./build/custos migrate --database "$DB"
+# First run: create the three administrators and show their one-time passwords (kept in
+# data/initial-admins.txt, readable by root only, until the first logins change them).
+if [ ! -f data/initial-admins.txt ]; then
+  umask 077
+  if ./build/custos admin init --database "$DB" > data/initial-admins.txt 2>/dev/null; then
+    cat data/initial-admins.txt
+  else
+    echo "administrators exist already" > data/initial-admins.txt
+  fi
+fi
 echo "serving http://127.0.0.1:8080 (Ctrl-C to stop)"
 exec ./build/custos serve --listen "${CUSTOS_LISTEN:-127.0.0.1:8080}" \
-  --database "${CUSTOS_DATABASE:-sqlite://./data/custos.db}"
+  --database "$DB"
