@@ -11,6 +11,7 @@
 #include "api/json.h"
 #include "http/app.h"
 #include "http/parse.h"
+#include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "platform/authn/auth_service.h"
 #include "platform/clock.h"
@@ -26,6 +27,7 @@ struct World {
   SystemClock clock;
   std::unique_ptr<authn::AuthService> auth;
   std::unique_ptr<org::OrgService> org;
+  std::unique_ptr<org::Offboarding> offboarding;
   http::Router router;
   std::unique_ptr<http::Metrics> metrics;
   std::unique_ptr<api::Deps> deps;
@@ -41,8 +43,11 @@ struct World {
     policy.password_cost = {1, 8u << 20};  // keep fuzz iterations fast
     auth = std::make_unique<authn::AuthService>(*database, clock, policy);
     org = std::make_unique<org::OrgService>(*database, clock, *auth);
+    offboarding = std::make_unique<org::Offboarding>(*database, clock, *auth,
+                                                     config.security.offboarding_days);
     metrics = std::make_unique<http::Metrics>(router);
-    deps = std::make_unique<api::Deps>(api::Deps{*database, config, *metrics, *auth, *org, {}});
+    deps = std::make_unique<api::Deps>(
+        api::Deps{*database, config, *metrics, *auth, *org, *offboarding, {}});
     api::register_routes(router, *deps);
     app = std::make_unique<http::App>(router, *metrics, nullptr, false);
   }

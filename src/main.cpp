@@ -8,10 +8,12 @@
 #include "http/app.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "platform/authn/auth_service.h"
 #include "platform/clock.h"
 #include "platform/config/config.h"
+#include "platform/jobs/job_runner.h"
 #include "platform/log/log.h"
 #include "platform/storage/db.h"
 #include "platform/storage/migrations.h"
@@ -89,9 +91,12 @@ int serve(const Config& config) {
   SystemClock clock;
   authn::AuthService auth(*database, clock, security_policy(config));
   org::OrgService org(*database, clock, auth);
+  org::Offboarding offboarding(*database, clock, auth, config.security.offboarding_days);
+  jobs::JobRunner job_runner(*database, clock);
+  offboarding.register_jobs(job_runner, config.jobs.interval_ms);
   http::Router router;
   http::Metrics metrics(router);
-  api::Deps deps{*database, config, metrics, auth, org, {}};
+  api::Deps deps{*database, config, metrics, auth, org, offboarding, {}};
   api::register_routes(router, deps);
 
   std::unique_ptr<http::StaticFiles> static_files;
@@ -118,10 +123,12 @@ int serve(const Config& config) {
   {
     http::Server server(so, app);
     server.bind();
+    job_runner.start();
     server.run([&](uint16_t port) {
       log::app().info("listening on {}://{}:{} with {} I/O and {} worker threads",
                       so.tls ? "https" : "http", so.host, port, so.io_threads, so.worker_threads);
     });
+    job_runner.stop();  // before the database closes; a running job finishes first
   }
   database->close();
   log::app().info("stopped cleanly");

@@ -7,6 +7,7 @@
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "platform/authn/auth_service.h"
 #include "platform/config/config.h"
@@ -20,6 +21,7 @@ struct Deps {
   http::Metrics& metrics;
   authn::AuthService& auth;
   org::OrgService& org;
+  org::Offboarding& offboarding;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -32,6 +34,8 @@ void register_diagnostics_routes(http::Router& router, Deps& deps);
 void register_openapi_route(http::Router& router, Deps& deps);
 void register_auth_routes(http::Router& router, Deps& deps);
 void register_org_routes(http::Router& router, Deps& deps);
+void register_import_routes(http::Router& router, Deps& deps);
+void register_offboarding_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

@@ -37,8 +37,9 @@ json::object to_json(const org::Department& d) {
 }
 
 json::object to_json(const org::User& u) {
-  json::array roles;
+  json::array roles, posts;
   for (auto r : u.role_ids) roles.emplace_back(std::to_string(r));
+  for (auto p : u.post_ids) posts.emplace_back(std::to_string(p));
   return {{"id", std::to_string(u.id)},
           {"username", u.username},
           {"name", u.name},
@@ -53,10 +54,23 @@ json::object to_json(const org::User& u) {
           {"must_change_password", u.must_change_password},
           {"totp_enabled", u.totp_enabled},
           {"role_ids", roles},
+          {"post_ids", posts},
           {"version", u.version},
           {"etag", etag_of(u.version)},
           {"created_at", text::rfc3339(u.created_at)},
           {"updated_at", text::rfc3339(u.updated_at)}};
+}
+
+json::object to_json(const org::Post& p) {
+  return {{"id", std::to_string(p.id)},
+          {"code", p.code},
+          {"name", p.name},
+          {"department_id", id_or_null(p.department_id)},
+          {"approval_authority", p.approval_authority},
+          {"version", p.version},
+          {"etag", etag_of(p.version)},
+          {"created_at", text::rfc3339(p.created_at)},
+          {"updated_at", text::rfc3339(p.updated_at)}};
 }
 
 json::object to_json(const org::Role& r) {
@@ -162,6 +176,37 @@ org::UserInput user_input(const json::object& b) {
 const char* kDepartment = "#/components/schemas/Department";
 const char* kUser = "#/components/schemas/User";
 const char* kRole = "#/components/schemas/Role";
+const char* kPost = "#/components/schemas/Post";
+
+// A JSON array of ids ("12" or 12) in body.<name>.
+std::vector<int64_t> id_list(const json::object& b, const char* name, size_t max) {
+  const json::value* v = b.if_contains(name);
+  const std::string field = std::string("body.") + name;
+  if (!v || !v->is_array() || v->as_array().size() > max)
+    throw Error(ErrorCode::validation_failed, field, "a list of ids");
+  std::vector<int64_t> ids;
+  json::object holder;
+  for (const auto& x : v->as_array()) {
+    holder["id"] = x;
+    auto id = id_field(holder, "id");
+    if (!id || !*id) throw Error(ErrorCode::validation_failed, field, "ids");
+    ids.push_back(**id);
+  }
+  return ids;
+}
+
+org::PostInput post_input(const json::object& b) {
+  org::PostInput in;
+  in.code = optional_string(b, "code", 64);
+  in.name = optional_string(b, "name", 64);
+  in.department_id = id_field(b, "department_id");
+  if (const json::value* a = b.if_contains("approval_authority")) {
+    if (!a->is_bool())
+      throw Error(ErrorCode::validation_failed, "body.approval_authority", "true or false");
+    in.approval_authority = a->as_bool();
+  }
+  return in;
+}
 
 }  // namespace
 
@@ -336,6 +381,73 @@ void register_org_routes(http::Router& router, Deps& deps) {
        .request_schema =
            R"({"type":"object","required":["fields","reason"],"properties":{"fields":{"type":"array","items":{"type":"string","enum":["email"]}},"reason":{"type":"string","maxLength":200}}})",
        .response_schema = R"({"type":"object","additionalProperties":{"type":"string"}})",
+       .public_route = false});
+
+  // Posts (岗位).
+  deps.schemas["Post"] =
+      R"({"type":"object","properties":{"id":{"type":"string"},"code":{"type":"string"},"name":{"type":"string"},"department_id":{"type":["string","null"]},"approval_authority":{"type":"boolean"},"version":{"type":"integer"},"etag":{"type":"string"}}})";
+  router.add(Method::get, "/api/v1/posts",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               json::array items;
+               for (const auto& p : deps.org.list_posts(c.principal)) items.push_back(to_json(p));
+               const auto total = static_cast<int64_t>(items.size());
+               return json_response(
+                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+             },
+             {.summary = "Posts (岗位)",
+              .tag = "organisation",
+              .response_schema = R"({"type":"object"})",
+              .public_route = false});
+  router.add(Method::post, "/api/v1/posts",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               auto p = deps.org.create_post(c.principal, c.client, post_input(parse_object(req)));
+               return object_response(201, to_json(p), "/api/v1/posts/" + std::to_string(p.id));
+             },
+             {.summary = "Create a post",
+              .tag = "organisation",
+              .request_schema = kPost,
+              .response_schema = kPost,
+              .success_status = 201,
+              .public_route = false});
+  router.add(Method::get, "/api/v1/posts/{id}",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               return object_response(200, to_json(deps.org.get_post(c.principal, path_id(req))));
+             },
+             {.summary = "One post",
+              .tag = "organisation",
+              .response_schema = kPost,
+              .public_route = false});
+  router.add(Method::patch, "/api/v1/posts/{id}",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               const int64_t id = path_id(req);
+               const int64_t version = if_match_version(req);
+               return object_response(
+                   200, to_json(deps.org.update_post(c.principal, c.client, id, version,
+                                                     post_input(parse_object(req)))));
+             },
+             {.summary = "Change a post (If-Match required)",
+              .tag = "organisation",
+              .request_schema = kPost,
+              .response_schema = kPost,
+              .public_route = false});
+  router.add(
+      Method::put, "/api/v1/users/{id}/posts",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const int64_t id = path_id(req);
+        auto ids = id_list(parse_object(req), "post_ids", 50);
+        return object_response(200,
+                               to_json(deps.org.set_user_posts(c.principal, c.client, id, ids)));
+      },
+      {.summary = "Set a user's posts",
+       .tag = "organisation",
+       .request_schema =
+           R"({"type":"object","required":["post_ids"],"properties":{"post_ids":{"type":"array","items":{"type":"string"}}}})",
+       .response_schema = kUser,
        .public_route = false});
 
   // Roles.

@@ -502,3 +502,31 @@ def test_login_log_for_security_and_audit_administrators(org):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == page["total"]
+
+
+def test_posts_catalogue_and_user_posts(org):
+    sys_s = org["sys"]
+    r = sys_s.post("/api/v1/posts", {"code": "admin_hr_specialist", "name": "行政人事专员",
+                                      "approval_authority": True})
+    assert r.status == 201, r
+    post = r.json()
+    assert post["approval_authority"] is True and r.header("Location").endswith(post["id"])
+    assert_problem(sys_s.post("/api/v1/posts", {"code": "admin_hr_specialist", "name": "x"}),
+                   409, "conflict", "body.code")
+    assert_problem(sys_s.post("/api/v1/posts", {"code": "bad code", "name": "x"}),
+                   422, "validation_failed", "body.code")
+    assert_problem(sys_s.post("/api/v1/posts", {"code": "p2", "name": "x",
+                                                 "approval_authority": "yes"}),
+                   422, "validation_failed", "body.approval_authority")
+    r = sys_s.patch(f"/api/v1/posts/{post['id']}", {"name": "行政人事专员（总部）"}, post["etag"])
+    assert r.status == 200 and r.json()["name"] == "行政人事专员（总部）"
+    alice_id = org["users"]["alice"]["id"]
+    r = sys_s.req("PUT", f"/api/v1/users/{alice_id}/posts", json_body={"post_ids": [post["id"]]})
+    assert r.status == 200 and r.json()["post_ids"] == [post["id"]], r
+    assert_problem(sys_s.req("PUT", f"/api/v1/users/{alice_id}/posts",
+                             json_body={"post_ids": ["999999"]}),
+                   422, "validation_failed", "body.post_ids")
+    # The auditor can read nothing of it, and cannot change it.
+    assert_problem(org["aud"].post("/api/v1/posts", {"code": "p3", "name": "x"}), 403, "forbidden")
+    items = sys_s.get("/api/v1/posts").json()["items"]
+    assert [p["code"] for p in items] == ["admin_hr_specialist"]

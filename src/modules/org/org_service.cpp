@@ -123,6 +123,11 @@ User user_from(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
                 {org_id, u.id})
            .rows)
     u.role_ids.push_back(db::as_int(row[0]));
+  for (const auto& row :
+       tx.query("SELECT post_id FROM user_posts WHERE org_id = ? AND user_id = ? ORDER BY post_id",
+                {org_id, u.id})
+           .rows)
+    u.post_ids.push_back(db::as_int(row[0]));
   return u;
 }
 
@@ -634,6 +639,217 @@ std::vector<std::pair<std::string, std::string>> OrgService::unmask_user(
                   now);
     return out;
   });
+}
+
+// ---- posts -----------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kPostColumns =
+    "id, code, name, department_id, approval_authority, version, created_at, updated_at";
+
+Post post_from(const std::vector<db::Value>& r) {
+  Post p;
+  p.id = db::as_int(r[0]);
+  p.code = db::as_text(r[1]);
+  p.name = db::as_text(r[2]);
+  p.department_id = db::as_opt_int(r[3]);
+  p.approval_authority = db::as_int(r[4]) != 0;
+  p.version = db::as_int(r[5]);
+  p.created_at = db::as_int(r[6]);
+  p.updated_at = db::as_int(r[7]);
+  return p;
+}
+
+std::optional<Post> load_post(db::Tx& tx, int64_t org_id, int64_t id) {
+  auto r = tx.one(std::string("SELECT ") + kPostColumns + " FROM posts WHERE org_id = ? AND id = ?",
+                  {org_id, id});
+  if (!r) return std::nullopt;
+  return post_from(*r);
+}
+
+}  // namespace
+
+Post OrgService::create_post(const authz::Principal& p, const authn::Client& c,
+                             const PostInput& in) {
+  require(authz::may(p, perm::posts_write));
+  const std::string code = in.code.value_or(""), name = in.name.value_or("");
+  check_text(code, "body.code", 64, true);
+  check_pattern(code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+  check_text(name, "body.name", 64, true);
+  const int64_t now = clock_.now_ms();
+  return db_.write([&](db::Tx& tx) {
+    std::optional<int64_t> dept;
+    if (in.department_id) dept = *in.department_id;
+    if (dept && !load_department(tx, p.org_id, *dept))
+      throw Error(ErrorCode::validation_failed, "body.department_id", "no such department");
+    if (tx.one("SELECT 1 FROM posts WHERE org_id = ? AND code = ?", {p.org_id, code}))
+      throw Error(ErrorCode::conflict, "body.code", "taken");
+    auto r = tx.one(
+        "INSERT INTO posts (org_id, code, name, department_id, approval_authority, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {p.org_id, code, name, db::optional(dept), int64_t{in.approval_authority.value_or(false)},
+         now, now});
+    const int64_t id = db::as_int(r->at(0));
+    Changes ch;
+    ch.add("code", std::string(), code);
+    ch.add("name", std::string(), name);
+    ch.add("department_id", std::optional<int64_t>(), dept);
+    audit::record(tx, actor_of(p, c),
+                  {.action = "org.post.create",
+                   .object_type = "post",
+                   .object_id = std::to_string(id),
+                   .changes = ch.str()},
+                  now);
+    return *load_post(tx, p.org_id, id);
+  });
+}
+
+Post OrgService::get_post(const authz::Principal& p, int64_t id) {
+  if (!authz::may(p, perm::posts_read)) throw Error(ErrorCode::not_found, "path.id");
+  return db_.read([&](db::Tx& tx) {
+    auto post = load_post(tx, p.org_id, id);
+    if (!post) throw Error(ErrorCode::not_found, "path.id");
+    return *post;
+  });
+}
+
+std::vector<Post> OrgService::list_posts(const authz::Principal& p) {
+  require(authz::may(p, perm::posts_read));
+  return db_.read([&](db::Tx& tx) {
+    std::vector<Post> out;
+    for (const auto& r : tx.query(std::string("SELECT ") + kPostColumns +
+                                      " FROM posts WHERE org_id = ? ORDER BY id",
+                                  {p.org_id})
+                             .rows)
+      out.push_back(post_from(r));
+    return out;
+  });
+}
+
+Post OrgService::update_post(const authz::Principal& p, const authn::Client& c, int64_t id,
+                             int64_t expected_version, const PostInput& in) {
+  const int64_t now = clock_.now_ms();
+  return db_.write([&](db::Tx& tx) {
+    if (!authz::may(p, perm::posts_read)) throw Error(ErrorCode::not_found, "path.id");
+    auto before = load_post(tx, p.org_id, id);
+    if (!before) throw Error(ErrorCode::not_found, "path.id");
+    require(authz::may(p, perm::posts_write));
+    if (before->version != expected_version)
+      throw Error(ErrorCode::precondition_failed, "header.if-match");
+    Post after = *before;
+    if (in.name) {
+      check_text(*in.name, "body.name", 64, true);
+      after.name = *in.name;
+    }
+    if (in.code) {
+      check_pattern(*in.code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+      after.code = *in.code;
+    }
+    if (in.department_id) {
+      if (*in.department_id && !load_department(tx, p.org_id, **in.department_id))
+        throw Error(ErrorCode::validation_failed, "body.department_id", "no such department");
+      after.department_id = *in.department_id;
+    }
+    if (in.approval_authority) after.approval_authority = *in.approval_authority;
+    try {
+      tx.exec(
+          "UPDATE posts SET code = ?, name = ?, department_id = ?, approval_authority = ?, version "
+          "= version + 1, updated_at = ? WHERE id = ?",
+          {after.code, after.name, db::optional(after.department_id),
+           int64_t{after.approval_authority}, now, id});
+    } catch (const db::DbError& e) {
+      if (e.kind() == db::DbError::Kind::unique_violation)
+        throw Error(ErrorCode::conflict, "body.code", "taken");
+      throw;
+    }
+    Changes ch;
+    ch.add("code", before->code, after.code);
+    ch.add("name", before->name, after.name);
+    ch.add("department_id", before->department_id, after.department_id);
+    ch.add("approval_authority", int64_t{before->approval_authority},
+           int64_t{after.approval_authority});
+    audit::record(tx, actor_of(p, c),
+                  {.action = "org.post.update",
+                   .object_type = "post",
+                   .object_id = std::to_string(id),
+                   .changes = ch.str()},
+                  now);
+    return *load_post(tx, p.org_id, id);
+  });
+}
+
+User OrgService::set_user_posts(const authz::Principal& p, const authn::Client& c, int64_t user_id,
+                                const std::vector<int64_t>& post_ids) {
+  const int64_t now = clock_.now_ms();
+  return db_.write([&](db::Tx& tx) {
+    auto row = load_user_row(tx, p.org_id, user_id);
+    if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
+      throw Error(ErrorCode::not_found, "path.id");
+    require(authz::may(p, perm::users_write, user_resource(*row)));
+    User before = user_from(tx, p.org_id, *row);
+    for (int64_t pid : post_ids)
+      if (!load_post(tx, p.org_id, pid))
+        throw Error(ErrorCode::validation_failed, "body.post_ids", "no such post");
+    tx.exec("DELETE FROM user_posts WHERE org_id = ? AND user_id = ?", {p.org_id, user_id});
+    for (int64_t pid : post_ids)
+      tx.exec(
+          "INSERT INTO user_posts (org_id, user_id, post_id) VALUES (?, ?, ?) ON CONFLICT DO "
+          "NOTHING",
+          {p.org_id, user_id, pid});
+    tx.exec("UPDATE users SET version = version + 1, updated_at = ? WHERE id = ?", {now, user_id});
+    User after = user_from(tx, p.org_id, *load_user_row(tx, p.org_id, user_id));
+    Changes ch;
+    ch.add("post_ids", before.post_ids, after.post_ids);
+    audit::record(tx, actor_of(p, c),
+                  {.action = "org.user_posts.set",
+                   .object_type = "user",
+                   .object_id = std::to_string(user_id),
+                   .changes = ch.str()},
+                  now);
+    return after;
+  });
+}
+
+std::optional<int64_t> OrgService::department_head(db::Tx& tx, int64_t org_id,
+                                                   int64_t department_id) {
+  auto r = tx.one("SELECT head_user_id FROM departments WHERE org_id = ? AND id = ?",
+                  {org_id, department_id});
+  return r ? db::as_opt_int(r->at(0)) : std::nullopt;
+}
+
+std::optional<int64_t> OrgService::superior_of(db::Tx& tx, int64_t org_id, int64_t user_id) {
+  auto u = tx.one("SELECT manager_id, department_id FROM users WHERE org_id = ? AND id = ?",
+                  {org_id, user_id});
+  if (!u) return std::nullopt;
+  if (auto manager = db::as_opt_int(u->at(0))) return manager;
+  // No manager: the head of the department, or when the user heads it, the head above.
+  for (auto dept = db::as_opt_int(u->at(1)); dept;) {
+    auto d = tx.one("SELECT head_user_id, parent_id FROM departments WHERE org_id = ? AND id = ?",
+                    {org_id, *dept});
+    if (!d) break;
+    auto head = db::as_opt_int(d->at(0));
+    if (head && *head != user_id) return head;
+    dept = db::as_opt_int(d->at(1));
+  }
+  return std::nullopt;
+}
+
+std::vector<int64_t> OrgService::post_holders(db::Tx& tx, int64_t org_id,
+                                              const std::string& post_code,
+                                              std::optional<int64_t> department_id) {
+  std::string sql =
+      "SELECT u.id FROM users u JOIN user_posts up ON up.org_id = u.org_id AND up.user_id = u.id "
+      "JOIN posts p ON p.id = up.post_id WHERE u.org_id = ? AND p.code = ? AND u.status = 'active'";
+  std::vector<db::Value> params{org_id, post_code};
+  if (department_id) {
+    sql += " AND u.department_id = ?";
+    params.emplace_back(*department_id);
+  }
+  sql += " ORDER BY u.id";
+  std::vector<int64_t> out;
+  for (const auto& r : tx.query(sql, params).rows) out.push_back(db::as_int(r[0]));
+  return out;
 }
 
 // ---- roles -----------------------------------------------------------------------------------

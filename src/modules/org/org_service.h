@@ -37,6 +37,7 @@ struct User {
   int clearance = 1;
   bool must_change_password = false, totp_enabled = false;
   std::vector<int64_t> role_ids;
+  std::vector<int64_t> post_ids;
   int64_t version = 0, created_at = 0, updated_at = 0;
 };
 
@@ -45,6 +46,20 @@ struct UserInput {
   std::optional<std::optional<std::string>> employee_no, email;
   std::optional<std::optional<int64_t>> department_id, manager_id;
   std::optional<int> clearance;
+};
+
+struct Post {
+  int64_t id = 0;
+  std::string code, name;
+  std::optional<int64_t> department_id;
+  bool approval_authority = false;  // may receive approvals (OA-3)
+  int64_t version = 0, created_at = 0, updated_at = 0;
+};
+
+struct PostInput {
+  std::optional<std::string> code, name;
+  std::optional<std::optional<int64_t>> department_id;
+  std::optional<bool> approval_authority;
 };
 
 struct Role {
@@ -106,6 +121,23 @@ class OrgService {
       const authz::Principal& p, const authn::Client& c, int64_t id,
       const std::vector<std::string>& fields, const std::string& reason);
 
+  // Posts (岗位): a catalogue of the organisation's positions, e.g. 行政人事专员, 总裁办主任.
+  Post create_post(const authz::Principal& p, const authn::Client& c, const PostInput& in);
+  Post get_post(const authz::Principal& p, int64_t id);
+  std::vector<Post> list_posts(const authz::Principal& p);
+  Post update_post(const authz::Principal& p, const authn::Client& c, int64_t id,
+                   int64_t expected_version, const PostInput& in);
+  User set_user_posts(const authz::Principal& p, const authn::Client& c, int64_t user_id,
+                      const std::vector<int64_t>& post_ids);
+
+  // Who is who, for approval routing: the head of a department; a user's superior (their
+  // manager, else the head of their department, else the head of the parent department when
+  // they head their own); the users holding a post (in a department, when given).
+  static std::optional<int64_t> department_head(db::Tx& tx, int64_t org_id, int64_t department_id);
+  static std::optional<int64_t> superior_of(db::Tx& tx, int64_t org_id, int64_t user_id);
+  static std::vector<int64_t> post_holders(db::Tx& tx, int64_t org_id, const std::string& post_code,
+                                           std::optional<int64_t> department_id);
+
   Role create_role(const authz::Principal& p, const authn::Client& c, const RoleInput& in);
   std::vector<Role> list_roles(const authz::Principal& p);
   Role get_role(const authz::Principal& p, int64_t id);
@@ -130,6 +162,8 @@ inline constexpr const char* departments_write = "org:departments:write";
 inline constexpr const char* users_read = "org:users:read";
 inline constexpr const char* users_write = "org:users:write";
 inline constexpr const char* users_unmask = "org:users:unmask";
+inline constexpr const char* posts_read = "org:posts:read";
+inline constexpr const char* posts_write = "org:posts:write";
 inline constexpr const char* roles_read = "iam:roles:read";
 inline constexpr const char* roles_write = "iam:roles:write";
 inline constexpr const char* user_roles_write = "iam:user_roles:write";

@@ -119,6 +119,9 @@ const std::vector<Key>& schema() {
                         &C::Security::session_absolute_hours, 1, 12));
     v.push_back(
         int_key("security.reauth_minutes", &C::security, &C::Security::reauth_minutes, 1, 30));
+    v.push_back(
+        int_key("security.offboarding_days", &C::security, &C::Security::offboarding_days, 1, 60));
+    v.push_back(int_key("jobs.interval_ms", &C::jobs, &C::Jobs::interval_ms, 1000, 3'600'000));
     v.push_back(bool_key("diagnostics.enabled", &C::diagnostics, &C::Diagnostics::enabled));
     return v;
   }();

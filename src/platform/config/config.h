@@ -51,7 +51,11 @@ struct Config {
     int session_idle_minutes = 30;
     int session_absolute_hours = 12;
     int reauth_minutes = 5;
+    int offboarding_days = 3;  // OA-4: days to process the permission form after a departure
   } security;
+  struct Jobs {
+    int interval_ms = 60'000;  // how often each background job runs (across all servers)
+  } jobs;
   struct Diagnostics {
     bool enabled = false;  // operator probes under /api/v1/diagnostics
   } diagnostics;

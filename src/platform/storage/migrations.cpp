@@ -231,6 +231,79 @@ INSERT INTO role_permissions (org_id, role_id, permission)
     Migration{6, "authz_version", R"SQL(
 ALTER TABLE users ADD COLUMN authz_version BIGINT NOT NULL DEFAULT 1;
 )SQL"},
+    // Offboarding (OA-4, IT-2): departure/transfer cases with their permission form and the
+    // checks other modules register; a minimal alert inbox; and the leases of background jobs
+    // (global, not per organisation: one job serves every organisation).
+    Migration{7, "offboarding", R"SQL(
+CREATE TABLE job_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE offboarding_cases (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL CHECK (kind IN ('departure', 'transfer')),
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'completed', 'cancelled')),
+  permission_form_status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (permission_form_status IN ('pending', 'done', 'overdue')),
+  deadline_at BIGINT NOT NULL,
+  target_department_id BIGINT REFERENCES departments(id),
+  reason TEXT NOT NULL,
+  opened_by BIGINT REFERENCES users(id),
+  opened_at BIGINT NOT NULL,
+  form_done_by BIGINT REFERENCES users(id),
+  form_done_at BIGINT,
+  completed_at BIGINT,
+  cancelled_at BIGINT,
+  closed_by BIGINT REFERENCES users(id),
+  escalated_at BIGINT,
+  version BIGINT NOT NULL DEFAULT 1,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX offboarding_cases_org_user ON offboarding_cases (org_id, user_id);
+CREATE INDEX offboarding_cases_org_due
+  ON offboarding_cases (org_id, status, permission_form_status, deadline_at);
+-- At most one open case per user.
+CREATE UNIQUE INDEX offboarding_cases_org_user_open ON offboarding_cases (org_id, user_id)
+  WHERE status = 'open';
+
+CREATE TABLE offboarding_checks (
+  org_id BIGINT NOT NULL,
+  case_id BIGINT NOT NULL REFERENCES offboarding_cases(id),
+  check_name TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'done')),
+  detail TEXT NOT NULL DEFAULT '',
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, case_id, check_name)
+);
+
+CREATE TABLE alerts (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  audience TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  message_zh TEXT NOT NULL,
+  message_en TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT,
+  read_by BIGINT REFERENCES users(id)
+);
+CREATE INDEX alerts_org_audience ON alerts (org_id, audience, id);
+CREATE INDEX alerts_org_object ON alerts (org_id, object_type, object_id);
+)SQL"},
+    // Posts (岗位) are the system administrator's to keep; everyone with organisation access
+    // reads them.
+    Migration{8, "post_permissions", R"SQL(
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'org:posts:read' FROM roles WHERE org_id = 1 AND code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:posts:write' FROM roles WHERE org_id = 1 AND code = 'system_admin' UNION ALL
+  SELECT 1, id, 'org:posts:read' FROM roles WHERE org_id = 1 AND code = 'security_admin';
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
