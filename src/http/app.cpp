@@ -70,7 +70,8 @@ Response App::dispatch(Request& req) {
   }
   const Route& route = *req.route;
   if (!route.doc.request_schema.empty() && !is_json_content_type(req.headers.get("Content-Type")))
-    return Response::problem(ErrorCode::unsupported_media_type, req, "header.content-type");
+    return Response::problem(ErrorCode::unsupported_media_type, req, "header.content-type",
+                             "send application/json");
   return route.handler(req);
 }
 

@@ -1,5 +1,7 @@
 #include "modules/org/org_import.h"
 
+#include "modules/org/org_rules.h"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <regex>
@@ -22,47 +24,7 @@ std::string_view register_name(Register r) {
 
 namespace {
 
-// ---- the rules -------------------------------------------------------------------------------
-// The same patterns, limits and messages as OrgService (org_service.cpp), which keeps its own
-// copies private. Keep the two in step until they move to a shared header.
-
-const std::regex& code_re() {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-  return re;
-}
-const std::regex& username_re() {
-  static const std::regex re("[a-z0-9][a-z0-9._-]{2,63}");
-  return re;
-}
-const std::regex& email_re() {
-  static const std::regex re("[^@\\s]{1,64}@[^@\\s]{1,255}\\.[^@\\s]{1,63}");
-  return re;
-}
-constexpr const char* kCodeRule = "letters, digits, '.', '_' or '-'";
-constexpr const char* kUsernameRule = "3-64 of lower-case letters, digits, '.', '_' or '-'";
-constexpr const char* kKindRule =
-    "one of normal, it, president_office, finance, admin_hr (or 普通, 信息管理部, 总裁办, 财务, "
-    "行政人事)";
-
-// Department kinds: the stored key and the zh-CN label the template documents.
-struct Kind {
-  const char* key;
-  const char* zh;
-};
-constexpr Kind kKinds[] = {{"normal", "普通"},
-                           {"it", "信息管理部"},
-                           {"president_office", "总裁办"},
-                           {"finance", "财务"},
-                           {"admin_hr", "行政人事"}};
-
-std::optional<std::string> parse_kind(const std::string& s) {
-  std::string lower = s;
-  for (char& ch : lower)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  for (const Kind& k : kKinds)
-    if (lower == k.key || s == k.zh) return std::string(k.key);
-  return std::nullopt;
-}
+// ---- the rules: shared with OrgService (org_rules.h) ---------------------------------------
 
 // "required" / "at most N characters", as OrgService's check_text says it; nullopt when fine.
 std::optional<std::string> text_problem(const std::string& v, std::size_t max_chars,
@@ -272,33 +234,6 @@ Parsed parse(const std::vector<tabular::Column>& cols, const tabular::Sheet& she
 }
 
 // ---- audit -----------------------------------------------------------------------------------
-
-audit::Actor actor_of(const authz::Principal& p, const authn::Client& c) {
-  return {p.org_id, p.user_id, p.session_id ? std::optional<int64_t>(p.session_id) : std::nullopt,
-          c.ip, c.request_id};
-}
-
-// {"field":{"before":…,"after":…}}, the shape OrgService records.
-class Changes {
- public:
-  void add(const char* field, const json::value& before, const json::value& after) {
-    if (before != after) o_[field] = {{"before", before}, {"after", after}};
-  }
-  std::string str() const { return o_.empty() ? std::string() : json::serialize(o_); }
-
- private:
-  json::object o_;
-};
-
-json::value jv(const std::optional<int64_t>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value jv(const std::optional<std::string>& v) {
-  return v ? json::value(json::string(*v)) : json::value(nullptr);
-}
-json::value jv(const std::string& v) {
-  return json::value(json::string(v));
-}
 
 void record_summary(db::Tx& tx, const authz::Principal& p, const authn::Client& c,
                     const ImportReport& r, int64_t now) {

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <regex>
 
+#include "modules/org/org_rules.h"
 #include "platform/audit/audit.h"
 #include "platform/crypto/crypto.h"
 #include "platform/errors/error.h"
@@ -14,40 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-audit::Actor actor_of(const authz::Principal& p, const authn::Client& c) {
-  return {p.org_id, p.user_id, p.session_id ? std::optional<int64_t>(p.session_id) : std::nullopt,
-          c.ip, c.request_id};
-}
-
-// {"field":{"before":…,"after":…}} for the audit record.
-class Changes {
- public:
-  template <class A, class B>
-  void add(const char* field, const A& before, const B& after) {
-    json::value b = to_json(before), a = to_json(after);
-    if (b != a) o_[field] = {{"before", b}, {"after", a}};
-  }
-  std::string str() const { return o_.empty() ? std::string() : json::serialize(o_); }
-  bool empty() const { return o_.empty(); }
-
- private:
-  static json::value to_json(const std::string& s) { return json::string(s); }
-  static json::value to_json(int v) { return v; }
-  static json::value to_json(int64_t v) { return v; }
-  static json::value to_json(const std::optional<int64_t>& v) {
-    return v ? json::value(*v) : json::value(nullptr);
-  }
-  static json::value to_json(const std::optional<std::string>& v) {
-    return v ? json::value(json::string(*v)) : json::value(nullptr);
-  }
-  static json::value to_json(const std::vector<int64_t>& v) {
-    json::array a;
-    for (auto x : v) a.push_back(x);
-    return a;
-  }
-  json::object o_;
-};
-
 void check_text(const std::string& value, const char* field, size_t max_chars, bool required) {
   if (required && value.empty()) throw Error(ErrorCode::validation_failed, field, "required");
   if (text::utf8_length(value) > max_chars)
@@ -58,23 +25,6 @@ void check_text(const std::string& value, const char* field, size_t max_chars, b
 void check_pattern(const std::string& value, const char* field, const std::regex& re,
                    const char* what) {
   if (!std::regex_match(value, re)) throw Error(ErrorCode::validation_failed, field, what);
-}
-
-const std::regex& code_re() {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-  return re;
-}
-const std::regex& username_re() {
-  static const std::regex re("[a-z0-9][a-z0-9._-]{2,63}");
-  return re;
-}
-const std::regex& permission_re() {
-  static const std::regex re("([a-z*][a-z0-9_*-]*):([a-z*][a-z0-9_*-]*):([a-z*][a-z0-9_*-]*)");
-  return re;
-}
-const std::regex& email_re() {
-  static const std::regex re("[^@\\s]{1,64}@[^@\\s]{1,255}\\.[^@\\s]{1,63}");
-  return re;
 }
 
 constexpr const char* kDeptColumns =
@@ -210,12 +160,10 @@ Department OrgService::create_department(const authz::Principal& p, const authn:
   const std::string code = in.code.value_or(""), name = in.name.value_or(""),
                     kind = in.kind.value_or("normal");
   check_text(code, "body.code", 64, true);
-  check_pattern(code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+  check_pattern(code, "body.code", code_re(), kCodeRule);
   check_text(name, "body.name", 100, true);
-  if (kind != "normal" && kind != "it" && kind != "president_office" && kind != "finance" &&
-      kind != "admin_hr")
-    throw Error(ErrorCode::validation_failed, "body.kind",
-                "one of normal, it, president_office, finance, admin_hr");
+  if (!parse_kind(kind) || *parse_kind(kind) != kind)
+    throw Error(ErrorCode::validation_failed, "body.kind", kKindRule);
   const int64_t now = clock_.now_ms();
   return db_.write([&](db::Tx& tx) {
     std::optional<int64_t> parent_id;
@@ -302,7 +250,7 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
       after.name = *in.name;
     }
     if (in.code) {
-      check_pattern(*in.code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+      check_pattern(*in.code, "body.code", code_re(), kCodeRule);
       after.code = *in.code;
     }
     if (in.head_user_id) {
@@ -311,9 +259,20 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
         throw Error(ErrorCode::validation_failed, "body.head_user_id", "no such user");
       after.head_user_id = *in.head_user_id;
     }
+    if (in.kind) {
+      auto kind = parse_kind(*in.kind);
+      if (!kind || *kind != *in.kind)
+        throw Error(ErrorCode::validation_failed, "body.kind", kKindRule);
+      after.kind = *kind;
+    }
     if (in.parent_id && *in.parent_id != before->parent_id) {
       std::string new_parent_path = "/";
-      if (*in.parent_id) {
+      if (!*in.parent_id) {
+        // To the top level: that takes write permission at the root, as creating there does.
+        authz::Resource root;
+        root.department_path = "/";
+        require(authz::may(p, perm::departments_write, root));
+      } else {
         auto parent = load_department(tx, p.org_id, **in.parent_id);
         if (!parent)
           throw Error(ErrorCode::validation_failed, "body.parent_id", "no such department");
@@ -332,13 +291,14 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
               {after.path, int64_t(before->path.size() + 1), p.org_id, before->path + "%"});
     }
     tx.exec(
-        "UPDATE departments SET code = ?, name = ?, head_user_id = ?, parent_id = ?, "
+        "UPDATE departments SET code = ?, name = ?, kind = ?, head_user_id = ?, parent_id = ?, "
         "version = version + 1, updated_at = ? WHERE id = ?",
-        {after.code, after.name, db::optional(after.head_user_id), db::optional(after.parent_id),
-         now, id});
+        {after.code, after.name, after.kind, db::optional(after.head_user_id),
+         db::optional(after.parent_id), now, id});
     Changes ch;
     ch.add("code", before->code, after.code);
     ch.add("name", before->name, after.name);
+    ch.add("kind", before->kind, after.kind);
     ch.add("head_user_id", before->head_user_id, after.head_user_id);
     ch.add("parent_id", before->parent_id, after.parent_id);
     audit::record(tx, actor_of(p, c),
@@ -360,18 +320,17 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
                                                                     const UserInput& in) {
   const std::string username = in.username.value_or(""), name = in.name.value_or("");
   check_text(username, "body.username", 64, true);
-  check_pattern(username, "body.username", username_re(),
-                "3-64 of lower-case letters, digits, '.', '_' or '-'");
+  check_pattern(username, "body.username", username_re(), kUsernameRule);
   check_text(name, "body.name", 64, true);
   std::optional<std::string> employee_no;
   if (in.employee_no) employee_no = *in.employee_no;
   if (employee_no) {
     check_text(*employee_no, "body.employee_no", 32, true);
-    check_pattern(*employee_no, "body.employee_no", code_re(), "letters, digits, '.', '_' or '-'");
+    check_pattern(*employee_no, "body.employee_no", code_re(), kCodeRule);
   }
   std::optional<std::string> email;
   if (in.email) email = *in.email;
-  if (email) check_pattern(*email, "body.email", email_re(), "an e-mail address");
+  if (email) check_pattern(*email, "body.email", email_re(), kEmailRule);
   const int clearance = in.clearance.value_or(authz::kInternal);
   if (clearance < 0 || clearance > 3)
     throw Error(ErrorCode::validation_failed, "body.clearance", "0 to 3");
@@ -493,13 +452,12 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
       after.name = *in.name;
     }
     if (in.email) {
-      if (*in.email) check_pattern(**in.email, "body.email", email_re(), "an e-mail address");
+      if (*in.email) check_pattern(**in.email, "body.email", email_re(), kEmailRule);
       after.email = *in.email;
     }
     if (in.employee_no) {
       if (*in.employee_no)
-        check_pattern(**in.employee_no, "body.employee_no", code_re(),
-                      "letters, digits, '.', '_' or '-'");
+        check_pattern(**in.employee_no, "body.employee_no", code_re(), kCodeRule);
       after.employee_no = *in.employee_no;
     }
     if (in.department_id) {
@@ -675,7 +633,7 @@ Post OrgService::create_post(const authz::Principal& p, const authn::Client& c,
   require(authz::may(p, perm::posts_write));
   const std::string code = in.code.value_or(""), name = in.name.value_or("");
   check_text(code, "body.code", 64, true);
-  check_pattern(code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+  check_pattern(code, "body.code", code_re(), kCodeRule);
   check_text(name, "body.name", 64, true);
   const int64_t now = clock_.now_ms();
   return db_.write([&](db::Tx& tx) {
@@ -743,7 +701,7 @@ Post OrgService::update_post(const authz::Principal& p, const authn::Client& c, 
       after.name = *in.name;
     }
     if (in.code) {
-      check_pattern(*in.code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+      check_pattern(*in.code, "body.code", code_re(), kCodeRule);
       after.code = *in.code;
     }
     if (in.department_id) {
@@ -890,7 +848,7 @@ Role OrgService::create_role(const authz::Principal& p, const authn::Client& c,
   const std::string code = in.code.value_or(""), name = in.name.value_or(""),
                     scope = in.scope.value_or("own");
   check_text(code, "body.code", 64, true);
-  check_pattern(code, "body.code", code_re(), "letters, digits, '.', '_' or '-'");
+  check_pattern(code, "body.code", code_re(), kCodeRule);
   check_text(name, "body.name", 64, true);
   if (!authz::parse_scope(scope))
     throw Error(ErrorCode::validation_failed, "body.scope",
