@@ -204,6 +204,7 @@ void register_import_routes(http::Router& router, Deps& deps) {
          .tag = "organisation",
          .response_schema = kReport,
          .query_params = {"dry_run"},
+         .request_content_types = {"text/csv", kXlsxType, "application/octet-stream"},
          .public_route = false});
     router.add(Method::get, std::string(s.base) + "/import-template",
                [&deps, reg](Request& req) { return template_download(req, deps, reg); },

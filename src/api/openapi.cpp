@@ -76,7 +76,18 @@ std::string build_openapi(const http::Router& router,
       params.push_back(
           {{"name", q}, {"in", "query"}, {"required", false}, {"schema", {{"type", "string"}}}});
     if (!params.empty()) op["parameters"] = std::move(params);
-    if (!d.request_schema.empty())
+    if (!d.request_content_types.empty()) {
+      json::object content;
+      for (const auto& t : d.request_content_types) {
+        json::object schema;
+        schema["type"] = "string";
+        schema["format"] = "binary";
+        json::object media;
+        media["schema"] = std::move(schema);
+        content[t] = std::move(media);
+      }
+      op["requestBody"] = {{"required", true}, {"content", std::move(content)}};
+    } else if (!d.request_schema.empty())
       op["requestBody"] = {
           {"required", true},
           {"content", {{"application/json", {{"schema", schema_value(d.request_schema)}}}}}};

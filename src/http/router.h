@@ -32,7 +32,9 @@ struct RouteDoc {
   int success_status = 200;
   std::string success_content_type = "application/json";
   std::vector<std::string> query_params;  // names of documented query parameters
-  bool public_route = true;               // false: needs authentication
+  // Non-JSON request bodies (uploads): documented as binary; the handler checks the type.
+  std::vector<std::string> request_content_types;
+  bool public_route = true;  // false: needs authentication
 };
 
 struct Route {
