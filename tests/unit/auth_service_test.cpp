@@ -672,6 +672,36 @@ TEST_P(AuthServiceTest, ApiTokenCannotMintAWiderToken) {
       ErrorCode::forbidden, ""));
 }
 
+TEST_P(AuthServiceTest, PasswordRotationForcesAChangeWhenOn) {
+  // Rotation off (the default): an old password stays usable.
+  database->write([&](db::Tx& tx) {
+    tx.exec("UPDATE users SET must_change_password = 0 WHERE id = ?", {alice});
+  });
+  clock.advance_ms(400LL * 86'400'000);
+  EXPECT_FALSE(login("alice", kPassword).must_change_password);
+  // Rotation after 90 days: a password older than that logs in only to be changed.
+  SecurityPolicy policy = fast_policy();
+  policy.password.rotation_days = 90;
+  AuthService rotating(*database, clock, policy);
+  const LoginResult r = rotating.login("alice", kPassword, std::nullopt, kClient);
+  EXPECT_TRUE(r.must_change_password);
+  auto p = rotating.authenticate(r.token);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->must_change_password);
+  rotating.change_password(*p, kPassword, "Fresh-Rotation-77!", kClient);
+  clock.advance_ms(1000);
+  EXPECT_FALSE(rotating.authenticate(r.token)->must_change_password);
+  EXPECT_FALSE(
+      rotating.login("alice", "Fresh-Rotation-77!", std::nullopt, kClient).must_change_password);
+  // 89 days later still fine; 91 days later due again.
+  clock.advance_ms(89LL * 86'400'000);
+  EXPECT_FALSE(
+      rotating.login("alice", "Fresh-Rotation-77!", std::nullopt, kClient).must_change_password);
+  clock.advance_ms(2LL * 86'400'000);
+  EXPECT_TRUE(
+      rotating.login("alice", "Fresh-Rotation-77!", std::nullopt, kClient).must_change_password);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, AuthServiceTest, ::testing::ValuesIn(testing_db::engines()),
                          [](const auto& info) { return info.param; });
 

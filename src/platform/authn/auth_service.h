@@ -94,6 +94,8 @@ class AuthService {
   // Confirms the password again; opens the re-authentication window for sensitive actions.
   void reauthenticate(const authz::Principal& p, const std::string& password, const Client& client);
   bool recently_authenticated(const authz::Principal& p) const;
+  // True when password rotation is on and the password is older than it allows.
+  bool password_expired(int64_t changed_at, int64_t now) const;
 
   struct TotpEnrollment {
     std::string secret;  // base32
