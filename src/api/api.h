@@ -36,6 +36,7 @@ void register_auth_routes(http::Router& router, Deps& deps);
 void register_org_routes(http::Router& router, Deps& deps);
 void register_import_routes(http::Router& router, Deps& deps);
 void register_offboarding_routes(http::Router& router, Deps& deps);
+void register_audit_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

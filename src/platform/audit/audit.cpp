@@ -35,6 +35,11 @@ void put(std::string& out, const std::optional<int64_t>& v) {
 
 std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
                        const Actor& actor, const Event& event) {
+  return chain_hash(prev_hash_hex, org_id, seq, at, actor, event, outcome_name(event.outcome));
+}
+
+std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
+                       const Actor& actor, const Event& event, std::string_view outcome_text) {
   std::string buf;
   buf.reserve(256 + event.changes.size());
   buf += '\x00';  // domain: audit record (0x01 is reserved for checkpoint nodes)
@@ -49,7 +54,7 @@ std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t
   put(buf, event.action);
   put(buf, event.object_type);
   put(buf, event.object_id);
-  put(buf, outcome_name(event.outcome));
+  put(buf, outcome_text);
   put(buf, event.error_code);
   put(buf, event.changes);
   put(buf, event.reason);

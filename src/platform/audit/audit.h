@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "platform/storage/db.h"
 
@@ -47,5 +48,9 @@ Recorded record(db::Tx& tx, const Actor& actor, const Event& event, int64_t at_m
 // The chain hash of one record given its predecessor's (both hex). Exposed for the verifier.
 std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
                        const Actor& actor, const Event& event);
+// The same over the outcome as stored text: the verifier hashes exactly what the table holds,
+// so an outcome rewritten to an unknown word is a hash mismatch, not a parse error.
+std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
+                       const Actor& actor, const Event& event, std::string_view outcome_text);
 
 }  // namespace custos::audit

@@ -59,6 +59,14 @@ struct Config {
   struct Diagnostics {
     bool enabled = false;  // operator probes under /api/v1/diagnostics
   } diagnostics;
+  struct Audit {
+    // Signing key of audit checkpoints; generated (mode 0600) at first start when missing. Keep
+    // it outside the database and its backups' reach.
+    std::string key_file = "./data/audit.key";
+    int checkpoint_every = 1000;   // records between signed checkpoints
+    int checkpoint_seconds = 60;   // or this long, whichever comes first
+    std::string suite = "intl";    // intl (Ed25519) | gm (SM2/SM3, not implemented yet)
+  } audit;
 };
 
 class ConfigError : public std::runtime_error {

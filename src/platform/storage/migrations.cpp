@@ -304,6 +304,32 @@ INSERT INTO role_permissions (org_id, role_id, permission)
   SELECT 1, id, 'org:posts:write' FROM roles WHERE org_id = 1 AND code = 'system_admin' UNION ALL
   SELECT 1, id, 'org:posts:read' FROM roles WHERE org_id = 1 AND code = 'security_admin';
 )SQL"},
+    // Signed checkpoints of each organisation's audit chain (audit/checkpoint.h): append-only
+    // like the records they cover. The signing key lives outside the database.
+    Migration{9, "audit_checkpoints", R"SQL(
+CREATE TABLE audit_checkpoints (
+  org_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  root TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  suite TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+);
+)SQL",
+              R"SQL(
+CREATE TRIGGER audit_checkpoints_append_only_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_append_only_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)SQL",
+              R"SQL(
+CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+FOR EACH ROW EXECUTE FUNCTION custos_audit_append_only();
+CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+FOR EACH STATEMENT EXECUTE FUNCTION custos_audit_append_only();
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
