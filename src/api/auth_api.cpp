@@ -32,7 +32,7 @@ json::object token_json(const authn::ApiTokenInfo& t) {
                  {"scopes", scopes},
                  {"created_at", text::rfc3339(t.created_at)},
                  {"expires_at", text::rfc3339(t.expires_at)}};
-  o["revoked_at"] = t.revoked_at ? json::value(text::rfc3339(*t.revoked_at)) : json::value(nullptr);
+  o["revoked_at"] = json_time(t.revoked_at);
   return o;
 }
 
@@ -184,9 +184,7 @@ void register_auth_routes(http::Router& router, Deps& deps) {
                json::array items;
                for (const auto& t : deps.auth.list_api_tokens(c.principal))
                  items.push_back(token_json(t));
-               const auto total = static_cast<int64_t>(items.size());
-               return json_response(
-                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+               return list_response(std::move(items));
              },
              {.summary = "The caller's API tokens",
               .tag = "auth",
@@ -242,81 +240,79 @@ void register_auth_routes(http::Router& router, Deps& deps) {
               .public_route = false});
 
   // The login log: security administrator and auditor.
-  router.add(
-      Method::get, "/api/v1/login-events",
-      [&deps](Request& req) {
-        Caller c = authenticate(req, deps);
-        if (!authz::may(c.principal, org::perm::sessions_read) &&
-            !authz::may(c.principal, "audit:events:read"))
-          throw Error(ErrorCode::forbidden);
-        PageParams pp = page_params(req);
-        std::string where = "org_id = ?";
-        std::vector<db::Value> params{c.principal.org_id};
-        if (auto u = req.query_param("username"); u && !u->empty()) {
-          where += " AND username = ?";
-          params.emplace_back(*u);
-        }
-        if (auto o = req.query_param("outcome"); o && !o->empty()) {
-          if (*o != "success" && *o != "failure")
-            throw Error(ErrorCode::validation_failed, "query.outcome", "success or failure");
-          where += " AND outcome = ?";
-          params.emplace_back(*o);
-        }
-        for (const char* bound : {"from", "to"}) {
-          auto v = req.query_param(bound);
-          if (!v || v->empty()) continue;
-          auto t = text::parse_rfc3339(*v);
-          if (!t)
-            throw Error(ErrorCode::validation_failed, std::string("query.") + bound,
-                        "RFC 3339 time");
-          where += std::string(" AND at ") + (bound[0] == 'f' ? ">= ?" : "< ?");
-          params.emplace_back(*t);
-        }
-        auto page = deps.db.read([&](db::Tx& tx) {
-          auto count_params = params;
-          int64_t total =
-              db::as_int(tx.query("SELECT COUNT(*) FROM login_events WHERE " + where, count_params)
-                             .rows.at(0)
-                             .at(0));
-          std::string sql =
-              "SELECT id, COALESCE(user_id, 0), username, COALESCE(ip, ''), "
-              "COALESCE(user_agent, ''), outcome, COALESCE(reason, ''), at "
-              "FROM login_events WHERE " +
-              where;
-          if (pp.after_id) {
-            sql += " AND id < ?";  // newest first: the cursor is the last id seen
-            params.emplace_back(*pp.after_id);
-          }
-          sql += " ORDER BY id DESC LIMIT ?";
-          params.emplace_back(int64_t{pp.limit + 1});
-          return std::make_pair(total, tx.query(sql, params));
-        });
-        json::array items;
-        const auto& rows = page.second.rows;
-        for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(pp.limit); ++i) {
-          const auto& r = rows[i];
-          items.push_back(
-              {{"id", std::to_string(db::as_int(r[0]))},
-               {"user_id", db::as_int(r[1]) ? json::value(std::to_string(db::as_int(r[1])))
-                                            : json::value(nullptr)},
-               {"username", db::as_text(r[2])},
-               {"ip", db::as_text(r[3])},
-               {"user_agent", db::as_text(r[4])},
-               {"outcome", db::as_text(r[5])},
-               {"reason", db::as_text(r[6])},
-               {"at", text::rfc3339(db::as_int(r[7]))}});
-        }
-        json::value next = nullptr;
-        if (rows.size() > static_cast<size_t>(pp.limit))
-          next = std::to_string(db::as_int(rows[pp.limit - 1][0]));
-        return json_response(
-            200, json::object{{"items", items}, {"next_cursor", next}, {"total", page.first}});
-      },
-      {.summary = "The login log, newest first (security administrator, auditor)",
-       .tag = "auth",
-       .response_schema = R"({"type":"object"})",
-       .query_params = {"limit", "cursor", "username", "outcome", "from", "to"},
-       .public_route = false});
+  router.add(Method::get, "/api/v1/login-events",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               if (!authz::may(c.principal, org::perm::sessions_read) &&
+                   !authz::may(c.principal, "audit:events:read"))
+                 throw Error(ErrorCode::forbidden);
+               PageParams pp = page_params(req);
+               std::string where = "org_id = ?";
+               std::vector<db::Value> params{c.principal.org_id};
+               if (auto u = req.query_param("username"); u && !u->empty()) {
+                 where += " AND username = ?";
+                 params.emplace_back(*u);
+               }
+               if (auto o = req.query_param("outcome"); o && !o->empty()) {
+                 if (*o != "success" && *o != "failure")
+                   throw Error(ErrorCode::validation_failed, "query.outcome", "success or failure");
+                 where += " AND outcome = ?";
+                 params.emplace_back(*o);
+               }
+               for (const char* bound : {"from", "to"}) {
+                 auto v = req.query_param(bound);
+                 if (!v || v->empty()) continue;
+                 auto t = text::parse_rfc3339(*v);
+                 if (!t)
+                   throw Error(ErrorCode::validation_failed, std::string("query.") + bound,
+                               "RFC 3339 time");
+                 where += std::string(" AND at ") + (bound[0] == 'f' ? ">= ?" : "< ?");
+                 params.emplace_back(*t);
+               }
+               auto page = deps.db.read([&](db::Tx& tx) {
+                 auto count_params = params;
+                 int64_t total = db::as_int(
+                     tx.query("SELECT COUNT(*) FROM login_events WHERE " + where, count_params)
+                         .rows.at(0)
+                         .at(0));
+                 std::string sql =
+                     "SELECT id, COALESCE(user_id, 0), username, COALESCE(ip, ''), "
+                     "COALESCE(user_agent, ''), outcome, COALESCE(reason, ''), at "
+                     "FROM login_events WHERE " +
+                     where;
+                 if (pp.after_id) {
+                   sql += " AND id < ?";  // newest first: the cursor is the last id seen
+                   params.emplace_back(*pp.after_id);
+                 }
+                 sql += " ORDER BY id DESC LIMIT ?";
+                 params.emplace_back(int64_t{pp.limit + 1});
+                 return std::make_pair(total, tx.query(sql, params));
+               });
+               json::array items;
+               const auto& rows = page.second.rows;
+               for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(pp.limit); ++i) {
+                 const auto& r = rows[i];
+                 items.push_back(
+                     {{"id", std::to_string(db::as_int(r[0]))},
+                      {"user_id", db::as_int(r[1]) ? json::value(std::to_string(db::as_int(r[1])))
+                                                   : json::value(nullptr)},
+                      {"username", db::as_text(r[2])},
+                      {"ip", db::as_text(r[3])},
+                      {"user_agent", db::as_text(r[4])},
+                      {"outcome", db::as_text(r[5])},
+                      {"reason", db::as_text(r[6])},
+                      {"at", text::rfc3339(db::as_int(r[7]))}});
+               }
+               std::optional<std::string> next;
+               if (rows.size() > static_cast<size_t>(pp.limit))
+                 next = std::to_string(db::as_int(rows[pp.limit - 1][0]));
+               return list_response(std::move(items), next, page.first);
+             },
+             {.summary = "The login log, newest first (security administrator, auditor)",
+              .tag = "auth",
+              .response_schema = R"({"type":"object"})",
+              .query_params = {"limit", "cursor", "username", "outcome", "from", "to"},
+              .public_route = false});
 
   // Online sessions and forced logout (security administrator).
   router.add(Method::get, "/api/v1/sessions",
@@ -335,9 +331,7 @@ void register_auth_routes(http::Router& router, Deps& deps) {
                                   {"created_at", text::rfc3339(s.created_at)},
                                   {"last_seen_at", text::rfc3339(s.last_seen_at)},
                                   {"expires_at", text::rfc3339(s.expires_at)}});
-               const auto total = static_cast<int64_t>(items.size());
-               return json_response(
-                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+               return list_response(std::move(items));
              },
              {.summary = "Online sessions of the organisation",
               .tag = "auth",

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "platform/text/time.h"
 #include "platform/text/utf8.h"
 
 namespace custos::api {
@@ -28,6 +29,32 @@ json::object parse_object(const http::Request& req) {
 
 http::Response json_response(int status, const json::value& v) {
   return http::Response::json(status, json::serialize(v));
+}
+
+http::Response list_response(json::array items, const std::optional<std::string>& next_cursor,
+                             int64_t total) {
+  json::object o;
+  o["items"] = std::move(items);
+  o["next_cursor"] = next_cursor ? json::value(*next_cursor) : json::value(nullptr);
+  o["total"] = total;
+  return json_response(200, o);
+}
+
+http::Response list_response(json::array items) {
+  const auto total = static_cast<int64_t>(items.size());
+  return list_response(std::move(items), std::nullopt, total);
+}
+
+json::value json_id(const std::optional<int64_t>& id) {
+  return id ? json::value(std::to_string(*id)) : json::value(nullptr);
+}
+
+json::value json_text(const std::optional<std::string>& text) {
+  return text ? json::value(*text) : json::value(nullptr);
+}
+
+json::value json_time(const std::optional<int64_t>& epoch_ms) {
+  return epoch_ms ? json::value(text::rfc3339(*epoch_ms)) : json::value(nullptr);
 }
 
 namespace {

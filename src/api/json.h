@@ -20,6 +20,17 @@ boost::json::object parse_object(const http::Request& req);
 // A response with a JSON body.
 http::Response json_response(int status, const boost::json::value& v);
 
+// The list shape of api-conventions.md: {"items", "next_cursor", "total"}.
+http::Response list_response(boost::json::array items,
+                             const std::optional<std::string>& next_cursor, int64_t total);
+// A whole list in one page (next_cursor null, total = its size).
+http::Response list_response(boost::json::array items);
+
+// Optional fields as JSON: ids as strings, times as RFC 3339, null when absent.
+boost::json::value json_id(const std::optional<int64_t>& id);
+boost::json::value json_text(const std::optional<std::string>& text);
+boost::json::value json_time(const std::optional<int64_t>& epoch_ms);
+
 // Field access; `name` is reported as "body.<name>" on error.
 std::string required_string(const boost::json::object& o, std::string_view name,
                             size_t max_chars = 1000);

@@ -22,13 +22,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::value id_or_null(const std::optional<int64_t>& v) {
-  return v ? json::value(std::to_string(*v)) : json::value(nullptr);
-}
-json::value time_or_null(const std::optional<int64_t>& v) {
-  return v ? json::value(text::rfc3339(*v)) : json::value(nullptr);
-}
-
 json::object to_json(const org::OffboardingCheck& ch) {
   json::array items;
   for (const auto& i : ch.open_items) items.emplace_back(i);
@@ -48,16 +41,16 @@ json::object to_json(const org::OffboardingCase& c, bool with_checks) {
                  {"status", c.status},
                  {"permission_form_status", c.permission_form_status},
                  {"deadline_at", text::rfc3339(c.deadline_at)},
-                 {"target_department_id", id_or_null(c.target_department_id)},
+                 {"target_department_id", json_id(c.target_department_id)},
                  {"reason", c.reason},
-                 {"opened_by", id_or_null(c.opened_by)},
+                 {"opened_by", json_id(c.opened_by)},
                  {"opened_at", text::rfc3339(c.opened_at)},
-                 {"form_done_by", id_or_null(c.form_done_by)},
-                 {"form_done_at", time_or_null(c.form_done_at)},
-                 {"completed_at", time_or_null(c.completed_at)},
-                 {"cancelled_at", time_or_null(c.cancelled_at)},
-                 {"closed_by", id_or_null(c.closed_by)},
-                 {"escalated_at", time_or_null(c.escalated_at)},
+                 {"form_done_by", json_id(c.form_done_by)},
+                 {"form_done_at", json_time(c.form_done_at)},
+                 {"completed_at", json_time(c.completed_at)},
+                 {"cancelled_at", json_time(c.cancelled_at)},
+                 {"closed_by", json_id(c.closed_by)},
+                 {"escalated_at", json_time(c.escalated_at)},
                  {"version", c.version},
                  {"etag", etag_of(c.version)},
                  {"updated_at", text::rfc3339(c.updated_at)}};
@@ -78,8 +71,8 @@ json::object to_json(const org::Alert& a) {
           {"message_zh", a.message_zh},
           {"message_en", a.message_en},
           {"created_at", text::rfc3339(a.created_at)},
-          {"read_at", time_or_null(a.read_at)},
-          {"read_by", id_or_null(a.read_by)}};
+          {"read_at", json_time(a.read_at)},
+          {"read_by", json_id(a.read_by)}};
 }
 
 Response case_response(int status, const org::OffboardingCase& c,
@@ -170,12 +163,7 @@ void register_offboarding_routes(http::Router& router, Deps& deps) {
                auto page = deps.offboarding.list(c.principal, q);
                json::array items;
                for (const auto& x : page.items) items.push_back(to_json(x, false));
-               return json_response(
-                   200,
-                   json::object{{"items", items},
-                                {"next_cursor", page.next_cursor ? json::value(*page.next_cursor)
-                                                                 : json::value(nullptr)},
-                                {"total", page.total}});
+               return list_response(std::move(items), page.next_cursor, page.total);
              },
              {.summary = "Offboarding cases of users the caller may see",
               .tag = "organisation",
@@ -245,12 +233,7 @@ void register_offboarding_routes(http::Router& router, Deps& deps) {
                auto page = deps.offboarding.list_alerts(c.principal, q);
                json::array items;
                for (const auto& a : page.items) items.push_back(to_json(a));
-               return json_response(
-                   200,
-                   json::object{{"items", items},
-                                {"next_cursor", page.next_cursor ? json::value(*page.next_cursor)
-                                                                 : json::value(nullptr)},
-                                {"total", page.total}});
+               return list_response(std::move(items), page.next_cursor, page.total);
              },
              {.summary = "Alerts for the caller's administrator role, newest first",
               .tag = "alerts",

@@ -16,20 +16,13 @@ namespace json = boost::json;
 
 namespace {
 
-json::value id_or_null(const std::optional<int64_t>& v) {
-  return v ? json::value(std::to_string(*v)) : json::value(nullptr);
-}
-json::value text_or_null(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
 json::object to_json(const org::Department& d) {
   return {{"id", std::to_string(d.id)},
           {"code", d.code},
           {"name", d.name},
           {"kind", d.kind},
-          {"parent_id", id_or_null(d.parent_id)},
-          {"head_user_id", id_or_null(d.head_user_id)},
+          {"parent_id", json_id(d.parent_id)},
+          {"head_user_id", json_id(d.head_user_id)},
           {"version", d.version},
           {"etag", etag_of(d.version)},
           {"created_at", text::rfc3339(d.created_at)},
@@ -43,11 +36,11 @@ json::object to_json(const org::User& u) {
   return {{"id", std::to_string(u.id)},
           {"username", u.username},
           {"name", u.name},
-          {"employee_no", text_or_null(u.employee_no)},
+          {"employee_no", json_text(u.employee_no)},
           // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
           {"email", u.email ? json::value(privacy::mask_email(*u.email)) : json::value(nullptr)},
-          {"department_id", id_or_null(u.department_id)},
-          {"manager_id", id_or_null(u.manager_id)},
+          {"department_id", json_id(u.department_id)},
+          {"manager_id", json_id(u.manager_id)},
           {"clearance", u.clearance},
           {"status", u.status},
           {"admin_role", u.admin_role.empty() ? json::value(nullptr) : json::value(u.admin_role)},
@@ -65,7 +58,7 @@ json::object to_json(const org::Post& p) {
   return {{"id", std::to_string(p.id)},
           {"code", p.code},
           {"name", p.name},
-          {"department_id", id_or_null(p.department_id)},
+          {"department_id", json_id(p.department_id)},
           {"approval_authority", p.approval_authority},
           {"version", p.version},
           {"etag", etag_of(p.version)},
@@ -86,9 +79,7 @@ template <class T>
 Response page_response(const org::Page<T>& page) {
   json::array items;
   for (const auto& x : page.items) items.push_back(to_json(x));
-  return json_response(200, json::object{{"items", items},
-                                         {"next_cursor", text_or_null(page.next_cursor)},
-                                         {"total", page.total}});
+  return list_response(std::move(items), page.next_cursor, page.total);
 }
 
 Response object_response(int status, json::object o, const std::string& location = {}) {
@@ -391,9 +382,7 @@ void register_org_routes(http::Router& router, Deps& deps) {
                Caller c = authenticate(req, deps);
                json::array items;
                for (const auto& p : deps.org.list_posts(c.principal)) items.push_back(to_json(p));
-               const auto total = static_cast<int64_t>(items.size());
-               return json_response(
-                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+               return list_response(std::move(items));
              },
              {.summary = "Posts (岗位)",
               .tag = "organisation",
@@ -456,9 +445,7 @@ void register_org_routes(http::Router& router, Deps& deps) {
                Caller c = authenticate(req, deps);
                json::array items;
                for (const auto& r : deps.org.list_roles(c.principal)) items.push_back(to_json(r));
-               const auto total = static_cast<int64_t>(items.size());
-               return json_response(
-                   200, json::object{{"items", items}, {"next_cursor", nullptr}, {"total", total}});
+               return list_response(std::move(items));
              },
              {.summary = "Roles",
               .tag = "access",
