@@ -16,6 +16,7 @@
 #include "api/json.h"
 #include "platform/audit/audit.h"
 #include "platform/audit/checkpoint.h"
+#include "platform/audit/purge.h"
 #include "platform/audit/verify.h"
 #include "platform/crypto/crypto.h"
 #include "platform/tabular/tabular.h"
@@ -32,6 +33,7 @@ namespace {
 
 constexpr const char* kRead = "audit:events:read";
 constexpr const char* kVerify = "audit:events:verify";
+constexpr const char* kPurge = "audit:events:purge";
 constexpr const char* kColumns =
     "SELECT seq, at, actor_user_id, session_id, ip, request_id, action, object_type, object_id, "
     "outcome, error_code, changes, reason, hash FROM audit_events WHERE ";
@@ -281,6 +283,29 @@ Response checkpoint_now(Request& req, Deps& deps, const audit::Signer* signer) {
   return json_response(200, json::object{{"items", items}, {"anchor", audit::format_anchor(mine)}});
 }
 
+// POST /audit/purge {"before": RFC 3339}: removes records older than `before`, which must be
+// at least audit.retention_days ago (audit administrator; the purge itself is audited).
+Response purge_trail(Request& req, Deps& deps, const audit::Signer* signer) {
+  Caller c = require(req, deps, kPurge);
+  if (!signer) throw Error(ErrorCode::internal_error, {}, "audit signing key unavailable");
+  json::object body = parse_object(req);
+  const std::string before_text = required_string(body, "before", 64);
+  auto before = text::parse_rfc3339(before_text);
+  if (!before) throw Error(ErrorCode::validation_failed, "body.before", "RFC 3339 time");
+  const int64_t now = text::now_ms();
+  const int retention = deps.config.audit.retention_days;
+  if (*before > now - int64_t{retention} * 86'400'000)
+    throw Error(
+        ErrorCode::validation_failed, "body.before",
+        "must be at least audit.retention_days (" + std::to_string(retention) + ") days ago");
+  auto result = deps.db.write(
+      [&](db::Tx& tx) { return audit::purge(tx, *signer, actor_of(c), *before, now, retention); });
+  json::object out{{"removed", result.removed}, {"through_seq", result.through_seq}};
+  out["checkpoint"] =
+      result.checkpoint ? json::value(checkpoint_json(*result.checkpoint)) : json::value(nullptr);
+  return json_response(200, out);
+}
+
 }  // namespace
 
 void register_audit_routes(http::Router& router, Deps& deps) {
@@ -311,6 +336,13 @@ void register_audit_routes(http::Router& router, Deps& deps) {
        .tag = "audit",
        .response_schema =
            R"({"type":"object","required":["ok","records_checked"],"properties":{"ok":{"type":"boolean"},"records_checked":{"type":"integer"},"first_bad":{"type":"object"}}})",
+       .public_route = false});
+  router.add(
+      Method::post, "/api/v1/audit/purge",
+      [&deps, signer](Request& req) { return purge_trail(req, deps, signer.get()); },
+      {.summary = "Purge records older than the retention period (audit administrator; audited)",
+       .tag = "audit",
+       .response_schema = R"({"type":"object"})",
        .public_route = false});
   router.add(
       Method::post, "/api/v1/audit/checkpoints",

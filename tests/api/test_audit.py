@@ -177,3 +177,21 @@ def test_server_writes_signed_checkpoints_by_itself(make_server, db_url):
     assert count >= 1
     seq = int(_sql(db_url, "SELECT MAX(seq) FROM audit_checkpoints"))
     assert seq >= 3
+
+
+def test_purge_is_audit_admin_only_and_respects_retention(ctx):
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    def iso(days):
+        return (now - datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert_problem(ctx["sys"].post("/api/v1/audit/purge", {"before": iso(365)}), 403, "forbidden")
+    assert_problem(ctx["sec"].post("/api/v1/audit/purge", {"before": iso(365)}), 403, "forbidden")
+    assert_problem(ctx["aud"].post("/api/v1/audit/purge", {"before": iso(179)}), 422,
+                   "validation_failed", "body.before")
+    assert_problem(ctx["aud"].post("/api/v1/audit/purge", {"before": "yesterday"}), 422,
+                   "validation_failed", "body.before")
+    r = ctx["aud"].post("/api/v1/audit/purge", {"before": iso(365)})
+    assert r.status == 200, r
+    assert r.json()["removed"] == 0  # every record here is recent
+    last = ctx["aud"].get("/api/v1/audit/events?action=audit.purge").json()["items"]
+    assert last and last[0]["outcome"] == "success"

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "platform/audit/audit.h"
+#include "platform/audit/purge.h"
 
 namespace custos::audit {
 
@@ -74,7 +75,9 @@ constexpr const char* kPageSql =
 struct Walk {
   int64_t last_seq = 0;
   std::string last_hash;
-  size_t next_point = 0;  // first signed point not yet reached
+  size_t next_point = 0;        // first signed point not yet reached
+  int64_t purged_to = 0;        // records 1..purged_to were purged (audit/purge.h)
+  bool purge_recorded = false;  // the trail holds the audit.purge record naming purged_to
 };
 
 // Moves the text out of a cell the walk no longer needs (NULL reads as "", as record() wrote).
@@ -112,6 +115,8 @@ std::optional<Finding> check_record(int64_t org, std::vector<db::Value>& r, Walk
   const std::string& stored = db::as_text(r[14]);
   if (chain_hash(w.last_hash, org, seq, db::as_int(r[1]), a, e, db::as_text(r[9])) != stored)
     return finding(org, seq, "modified", "recomputed hash differs: a field was changed");
+  if (w.purged_to > 0 && e.action == kPurgeAction && e.object_id == std::to_string(w.purged_to))
+    w.purge_recorded = true;
   w.last_seq = seq;
   w.last_hash = std::move(std::get<std::string>(r[14]));
   for (; w.next_point < points.size() && points[w.next_point].seq == seq; ++w.next_point) {
@@ -155,6 +160,27 @@ std::optional<Finding> verify_org(db::Tx& tx, int64_t org, const VerifyOptions& 
   std::vector<SignedPoint> points;
   if (auto f = signed_points(tx, org, o, points)) return f;
   Walk w;
+  // After a retention purge the trail starts at k + 1, from the root of the stored signed
+  // checkpoint of record k; points before k can no longer be checked.
+  auto first = tx.one("SELECT MIN(seq) FROM audit_events WHERE org_id = ?", {org});
+  if (first && !db::is_null(first->at(0)) && db::as_int(first->at(0)) > 1) {
+    const int64_t k = db::as_int(first->at(0)) - 1;
+    for (size_t i = 0; i < points.size() && points[i].seq <= k; ++i) {
+      if (points[i].seq == k && !points[i].from_anchor) {
+        w.last_seq = k;
+        w.last_hash = points[i].root;
+        w.purged_to = k;
+      }
+    }
+    if (w.purged_to == k) {
+      while (w.next_point < points.size() && points[w.next_point].seq < k) ++w.next_point;
+      for (; w.next_point < points.size() && points[w.next_point].seq == k; ++w.next_point)
+        if (points[w.next_point].root != w.last_hash)
+          return finding(
+              org, k, points[w.next_point].from_anchor ? "anchor_mismatch" : "checkpoint_mismatch",
+              "signed points at seq " + std::to_string(k) + " differ");
+    }
+  }
   const int64_t page = std::max(1, o.page_size);
   for (;;) {
     db::Result r = tx.query(kPageSql, {org, w.last_seq, page});
@@ -164,6 +190,10 @@ std::optional<Finding> verify_org(db::Tx& tx, int64_t org, const VerifyOptions& 
     }
     if (static_cast<int64_t>(r.rows.size()) < page) break;
   }
+  if (w.purged_to > 0 && !w.purge_recorded)
+    return finding(org, 1, "missing",
+                   "records 1.." + std::to_string(w.purged_to) +
+                       " are gone but no audit.purge record names them");
   return check_tail(tx, org, w, points);
 }
 

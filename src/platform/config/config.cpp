@@ -124,11 +124,12 @@ const std::vector<Key>& schema() {
     v.push_back(int_key("jobs.interval_ms", &C::jobs, &C::Jobs::interval_ms, 1000, 3'600'000));
     v.push_back(bool_key("diagnostics.enabled", &C::diagnostics, &C::Diagnostics::enabled));
     v.push_back(string_key("audit.key_file", &C::audit, &C::Audit::key_file));
-    v.push_back(int_key("audit.checkpoint_every", &C::audit, &C::Audit::checkpoint_every, 1,
-                        10'000'000));
-    v.push_back(int_key("audit.checkpoint_seconds", &C::audit, &C::Audit::checkpoint_seconds, 1,
-                        86'400));
+    v.push_back(
+        int_key("audit.checkpoint_every", &C::audit, &C::Audit::checkpoint_every, 1, 10'000'000));
+    v.push_back(
+        int_key("audit.checkpoint_seconds", &C::audit, &C::Audit::checkpoint_seconds, 1, 86'400));
     v.push_back(string_key("audit.suite", &C::audit, &C::Audit::suite, {"intl", "gm"}));
+    v.push_back(int_key("audit.retention_days", &C::audit, &C::Audit::retention_days, 180, 36'500));
     return v;
   }();
   return keys;

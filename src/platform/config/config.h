@@ -63,9 +63,10 @@ struct Config {
     // Signing key of audit checkpoints; generated (mode 0600) at first start when missing. Keep
     // it outside the database and its backups' reach.
     std::string key_file = "./data/audit.key";
-    int checkpoint_every = 1000;   // records between signed checkpoints
-    int checkpoint_seconds = 60;   // or this long, whichever comes first
-    std::string suite = "intl";    // intl (Ed25519) | gm (SM2/SM3, not implemented yet)
+    int checkpoint_every = 1000;  // records between signed checkpoints
+    int checkpoint_seconds = 60;  // or this long, whichever comes first
+    std::string suite = "intl";   // intl (Ed25519) | gm (SM2/SM3, not implemented yet)
+    int retention_days = 180;     // records older may be purged; at least 180 (MLPS)
   } audit;
 };
 

@@ -330,6 +330,32 @@ FOR EACH ROW EXECUTE FUNCTION custos_audit_append_only();
 CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
 FOR EACH STATEMENT EXECUTE FUNCTION custos_audit_append_only();
 )SQL"},
+    // Retention purge (audit/purge.h): the audit administrator may remove records older than the
+    // retention period. The append-only DELETE guard on audit_events lets a row through only
+    // while the purge transaction has set its flag (SQLite: a row in audit_purge_allowed;
+    // PostgreSQL: the transaction-local setting custos.audit_purge). UPDATE, TRUNCATE and the
+    // checkpoints stay refused.
+    Migration{10, "audit_purge", R"SQL(
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'audit:events:purge' FROM roles WHERE org_id = 1 AND code = 'audit_admin';
+)SQL",
+              R"SQL(
+CREATE TABLE audit_purge_allowed (org_id BIGINT NOT NULL);
+DROP TRIGGER audit_events_append_only_delete;
+CREATE TRIGGER audit_events_append_only_delete BEFORE DELETE ON audit_events
+WHEN NOT EXISTS (SELECT 1 FROM audit_purge_allowed WHERE org_id = OLD.org_id)
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+)SQL",
+              R"SQL(
+CREATE OR REPLACE FUNCTION custos_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_events'
+     AND current_setting('custos.audit_purge', true) = 'on' THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'audit records are append-only';
+END $$;
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
