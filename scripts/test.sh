@@ -42,7 +42,7 @@ rc=$?
 set -e
 record $rc
 
-step "fuzz (libFuzzer: HTTP ${FUZZ_SECONDS}s, spreadsheets $((FUZZ_SECONDS / 2))s)"
+step "fuzz (libFuzzer: HTTP ${FUZZ_SECONDS}s, spreadsheets $((FUZZ_SECONDS / 2))s, audit anchors 15s)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCUSTOS_FUZZ=ON -DCUSTOS_TESTS=OFF -DCUSTOS_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j "$JOBS" --target fuzz_http fuzz_tabular fuzz_audit
