@@ -154,7 +154,12 @@ def test_transfer_completes_into_the_new_department(ctx):
     assert r.status == 201, r
     case = r.json()
     assert case["target_department_id"] == ctx["depts"]["A"]
-    assert sys_s.get(f"/api/v1/users/{bob['id']}").json()["status"] == "transferring"
+    current = sys_s.get(f"/api/v1/users/{bob['id']}")
+    assert current.json()["status"] == "transferring"
+    # While the case is open, its target decides the department: a PATCH may not move the user.
+    r = sys_s.patch(f"/api/v1/users/{bob['id']}", {"department_id": ctx["depts"]["A"]},
+                    current.header("ETag"))
+    assert_problem(r, 409, "conflict", "body.department_id")
     reauth(sec_s)
     assert sec_s.post(f"/api/v1/offboarding-cases/{case['id']}/permission-form").status == 200
     r = sys_s.post(f"/api/v1/offboarding-cases/{case['id']}/complete")
