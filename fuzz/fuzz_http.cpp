@@ -9,11 +9,9 @@
 
 #include "api/api.h"
 #include "api/json.h"
+#include "api/services.h"
 #include "http/app.h"
 #include "http/parse.h"
-#include "modules/org/offboarding.h"
-#include "modules/org/org_service.h"
-#include "platform/authn/auth_service.h"
 #include "platform/clock.h"
 #include "platform/storage/migrations.h"
 
@@ -25,9 +23,7 @@ struct World {
   Config config;
   std::unique_ptr<db::Db> database;
   SystemClock clock;
-  std::unique_ptr<authn::AuthService> auth;
-  std::unique_ptr<org::OrgService> org;
-  std::unique_ptr<org::Offboarding> offboarding;
+  std::unique_ptr<api::Services> services;
   http::Router router;
   std::unique_ptr<http::Metrics> metrics;
   std::unique_ptr<api::Deps> deps;
@@ -41,13 +37,9 @@ struct World {
     db::migrate(*database);
     authn::SecurityPolicy policy;
     policy.password_cost = {1, 8u << 20};  // keep fuzz iterations fast
-    auth = std::make_unique<authn::AuthService>(*database, clock, policy);
-    org = std::make_unique<org::OrgService>(*database, clock, *auth);
-    offboarding = std::make_unique<org::Offboarding>(*database, clock, *auth,
-                                                     config.security.offboarding_days);
+    services = std::make_unique<api::Services>(*database, clock, config, policy);
     metrics = std::make_unique<http::Metrics>(router);
-    deps = std::make_unique<api::Deps>(
-        api::Deps{*database, config, *metrics, *auth, *org, *offboarding, {}});
+    deps = std::make_unique<api::Deps>(services->deps(*metrics));
     api::register_routes(router, *deps);
     app = std::make_unique<http::App>(router, *metrics, nullptr, false);
   }

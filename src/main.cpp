@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "api/services.h"
 #include "http/app.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -64,19 +65,6 @@ db::Options db_options(const Config& c) {
   return o;
 }
 
-authn::SecurityPolicy security_policy(const Config& c) {
-  authn::SecurityPolicy p;
-  p.password.min_length = c.security.password_min_length;
-  p.password.rotation_days = c.security.password_rotation_days;
-  p.lockout_threshold = c.security.lockout_threshold;
-  p.lockout_ms = int64_t{c.security.lockout_minutes} * 60'000;
-  p.ip_max_failures = c.security.ip_max_failures;
-  p.idle_timeout_ms = int64_t{c.security.session_idle_minutes} * 60'000;
-  p.absolute_timeout_ms = int64_t{c.security.session_absolute_hours} * 3'600'000;
-  p.reauth_window_ms = int64_t{c.security.reauth_minutes} * 60'000;
-  return p;
-}
-
 std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);
@@ -94,11 +82,9 @@ int serve(const Config& config) {
     log::app().info("schema migrated from version {} to {}", report.from, report.to);
 
   SystemClock clock;
-  authn::AuthService auth(*database, clock, security_policy(config));
-  org::OrgService org(*database, clock, auth);
-  org::Offboarding offboarding(*database, clock, auth, config.security.offboarding_days);
+  api::Services services(*database, clock, config, api::security_policy(config));
   jobs::JobRunner job_runner(*database, clock);
-  offboarding.register_jobs(job_runner, config.jobs.interval_ms);
+  services.register_jobs(job_runner);
   // Signed checkpoints of the audit chain: every audit.checkpoint_every records or
   // audit.checkpoint_seconds, checked every few seconds by whichever server holds the lease.
   auto checkpoint_signer =
@@ -111,7 +97,7 @@ int serve(const Config& config) {
                  });
   http::Router router;
   http::Metrics metrics(router);
-  api::Deps deps{*database, config, metrics, auth, org, offboarding, {}};
+  api::Deps deps = services.deps(metrics);
   api::register_routes(router, deps);
 
   std::unique_ptr<http::StaticFiles> static_files;
@@ -166,11 +152,10 @@ int admin_init(const Config& config, bool as_json) {
   auto database = db::open(db_options(config));
   db::migrate(*database);
   SystemClock clock;
-  authn::AuthService auth(*database, clock, security_policy(config));
-  org::OrgService org(*database, clock, auth);
+  api::Services services(*database, clock, config, api::security_policy(config));
   std::vector<org::OrgService::InitialAccount> accounts;
   try {
-    accounts = org.init_admins();
+    accounts = services.org.init_admins();
   } catch (const Error& e) {
     std::fprintf(stderr, "custos admin init: %s\n",
                  e.detail().empty() ? e.what() : e.detail().c_str());

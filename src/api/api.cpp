@@ -9,6 +9,7 @@ void register_routes(http::Router& router, Deps& deps) {
   register_import_routes(router, deps);
   register_offboarding_routes(router, deps);
   register_audit_routes(router, deps);
+  register_access_routes(router, deps);
   if (deps.config.diagnostics.enabled) register_diagnostics_routes(router, deps);
   // Last: the document describes every route registered before it, itself included.
   register_openapi_route(router, deps);

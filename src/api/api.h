@@ -10,6 +10,8 @@
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "platform/authn/auth_service.h"
+#include "platform/authz/classification.h"
+#include "platform/authz/grants.h"
 #include "platform/config/config.h"
 #include "platform/storage/db.h"
 
@@ -22,6 +24,8 @@ struct Deps {
   authn::AuthService& auth;
   org::OrgService& org;
   org::Offboarding& offboarding;
+  authz::ClassificationService& classifications;
+  authz::GrantService& grants;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -37,6 +41,7 @@ void register_org_routes(http::Router& router, Deps& deps);
 void register_import_routes(http::Router& router, Deps& deps);
 void register_offboarding_routes(http::Router& router, Deps& deps);
 void register_audit_routes(http::Router& router, Deps& deps);
+void register_access_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

@@ -14,7 +14,7 @@
 
 #include "api/caller.h"
 #include "api/json.h"
-#include "platform/audit/audit.h"
+#include "platform/audit/changes.h"
 #include "platform/audit/checkpoint.h"
 #include "platform/audit/purge.h"
 #include "platform/audit/verify.h"
@@ -45,9 +45,7 @@ Caller require(const Request& req, Deps& deps, const char* permission) {
 }
 
 audit::Actor actor_of(const Caller& c) {
-  const auto& p = c.principal;
-  return {p.org_id, p.user_id, p.session_id ? std::optional<int64_t>(p.session_id) : std::nullopt,
-          c.client.ip, c.client.request_id};
+  return audit::actor_of(c.principal, c.client);
 }
 
 // The WHERE clause of the filters (always scoped to the caller's organisation) and a text form

@@ -130,7 +130,7 @@ Response run_import(Request& req, Deps& deps, org::Register reg) {
   const bool dry_run = dry_run_param(req);
   // Deps carries no clock; the importer only stamps times with it.
   static const SystemClock clock;
-  org::OrgImporter importer(deps.db, clock, deps.auth);
+  org::OrgImporter importer(deps.db, clock, deps.auth, deps.org.masker());
   const org::ImportReport report = importer.run(c.principal, c.client, reg, req.body, dry_run);
   if (dry_run || report.ok()) return json_response(200, report_json(report));
   const std::string detail = std::to_string(report.errors.size()) +

@@ -63,6 +63,17 @@ std::string field_name(std::string_view name) {
   return "body." + std::string(name);
 }
 
+void check_text_value(const std::string& s, const std::string& field, size_t max_chars,
+                      bool required) {
+  if (required && s.empty()) throw Error(ErrorCode::validation_failed, field, "must not be empty");
+  if (text::utf8_length(s) > max_chars)
+    throw Error(ErrorCode::validation_failed, field,
+                "at most " + std::to_string(max_chars) + " characters");
+  for (unsigned char c : s)
+    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
+      throw Error(ErrorCode::validation_failed, field, "control characters are not allowed");
+}
+
 std::optional<std::string> string_field(const json::object& o, std::string_view name,
                                         size_t max_chars, bool required) {
   const json::value* v = o.if_contains(name);
@@ -73,15 +84,7 @@ std::optional<std::string> string_field(const json::object& o, std::string_view 
   if (!v->is_string())
     throw Error(ErrorCode::validation_failed, field_name(name), "expected a string");
   std::string s(v->as_string());
-  if (required && s.empty())
-    throw Error(ErrorCode::validation_failed, field_name(name), "must not be empty");
-  if (text::utf8_length(s) > max_chars)
-    throw Error(ErrorCode::validation_failed, field_name(name),
-                "at most " + std::to_string(max_chars) + " characters");
-  for (unsigned char c : s)
-    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
-      throw Error(ErrorCode::validation_failed, field_name(name),
-                  "control characters are not allowed");
+  check_text_value(s, field_name(name), max_chars, required);
   return s;
 }
 
@@ -110,6 +113,128 @@ int64_t required_int(const json::object& o, std::string_view name, int64_t min, 
     throw Error(ErrorCode::validation_failed, field_name(name),
                 "must be between " + std::to_string(min) + " and " + std::to_string(max));
   return n;
+}
+
+std::optional<int64_t> optional_int(const json::object& o, std::string_view name, int64_t min,
+                                    int64_t max) {
+  const json::value* v = o.if_contains(name);
+  if (!v || v->is_null()) return std::nullopt;
+  return required_int(o, name, min, max);
+}
+
+std::optional<bool> optional_bool(const json::object& o, std::string_view name) {
+  const json::value* v = o.if_contains(name);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_bool()) throw Error(ErrorCode::validation_failed, field_name(name), "true or false");
+  return v->as_bool();
+}
+
+namespace {
+
+std::optional<int64_t> id_value(const json::value& v) {
+  if (v.is_int64() && v.as_int64() > 0) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX) && v.as_uint64() > 0)
+    return static_cast<int64_t>(v.as_uint64());
+  if (v.is_string()) {
+    const auto& s = v.as_string();
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    int64_t n = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + (c - '0');
+    }
+    if (n > 0) return n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int64_t required_id(const json::object& o, std::string_view name) {
+  const json::value* v = o.if_contains(name);
+  if (!v || v->is_null()) throw Error(ErrorCode::validation_failed, field_name(name), "required");
+  auto id = id_value(*v);
+  if (!id) throw Error(ErrorCode::validation_failed, field_name(name), "an id");
+  return *id;
+}
+
+std::optional<std::optional<int64_t>> id_field(const json::object& o, std::string_view name) {
+  const json::value* v = o.if_contains(name);
+  if (!v) return std::nullopt;
+  if (v->is_null()) return std::optional<int64_t>();
+  auto id = id_value(*v);
+  if (!id) throw Error(ErrorCode::validation_failed, field_name(name), "an id");
+  return std::optional<int64_t>(*id);
+}
+
+std::optional<std::optional<std::string>> nullable_string(const json::object& o,
+                                                          std::string_view name, size_t max_chars) {
+  const json::value* v = o.if_contains(name);
+  if (!v) return std::nullopt;
+  if (v->is_null()) return std::optional<std::string>();
+  return std::optional<std::string>(optional_string(o, name, max_chars));
+}
+
+std::vector<int64_t> id_list(const json::object& o, std::string_view name, size_t max) {
+  const json::value* v = o.if_contains(name);
+  if (!v || !v->is_array() || v->as_array().size() > max)
+    throw Error(ErrorCode::validation_failed, field_name(name),
+                "a list of at most " + std::to_string(max) + " ids");
+  std::vector<int64_t> ids;
+  for (const auto& x : v->as_array()) {
+    auto id = id_value(x);
+    if (!id) throw Error(ErrorCode::validation_failed, field_name(name), "ids");
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+std::vector<std::string> string_list(const json::object& o, std::string_view name, size_t max,
+                                     size_t max_chars) {
+  const json::value* v = o.if_contains(name);
+  if (!v || !v->is_array() || v->as_array().size() > max)
+    throw Error(ErrorCode::validation_failed, field_name(name),
+                "a list of at most " + std::to_string(max) + " strings");
+  std::vector<std::string> out;
+  for (const auto& x : v->as_array()) {
+    if (!x.is_string()) throw Error(ErrorCode::validation_failed, field_name(name), "strings");
+    std::string s(x.as_string());
+    check_text_value(s, field_name(name), max_chars, true);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+int64_t required_time(const json::object& o, std::string_view name) {
+  auto t = optional_time(o, name);
+  if (!t) throw Error(ErrorCode::validation_failed, field_name(name), "required");
+  return *t;
+}
+
+std::optional<int64_t> optional_time(const json::object& o, std::string_view name) {
+  const json::value* v = o.if_contains(name);
+  if (!v || v->is_null()) return std::nullopt;
+  std::optional<int64_t> t;
+  if (v->is_string()) t = text::parse_rfc3339(std::string_view(v->as_string()));
+  if (!t)
+    throw Error(ErrorCode::validation_failed, field_name(name),
+                "an RFC 3339 time such as 2026-12-01T08:00:00Z");
+  return t;
+}
+
+http::Response object_response(int status, json::object o, const std::string& location) {
+  std::string etag;
+  if (const json::value* e = o.if_contains("etag"); e && e->is_string()) etag = e->as_string();
+  http::Response r = json_response(status, o);
+  if (!etag.empty()) r.headers.set("ETag", etag);
+  if (!location.empty()) r.headers.set("Location", location);
+  return r;
+}
+
+http::Response no_content() {
+  http::Response r;
+  r.status = 204;
+  return r;
 }
 
 }  // namespace custos::api

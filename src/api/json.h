@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.h"
 
@@ -37,5 +38,28 @@ std::string required_string(const boost::json::object& o, std::string_view name,
 std::optional<std::string> optional_string(const boost::json::object& o, std::string_view name,
                                            size_t max_chars = 1000);
 int64_t required_int(const boost::json::object& o, std::string_view name, int64_t min, int64_t max);
+std::optional<int64_t> optional_int(const boost::json::object& o, std::string_view name,
+                                    int64_t min, int64_t max);
+std::optional<bool> optional_bool(const boost::json::object& o, std::string_view name);
+// Ids arrive as strings ("12", as responses give them) or positive integers.
+int64_t required_id(const boost::json::object& o, std::string_view name);
+// Absent → nullopt; null → present and empty; an id → that id.
+std::optional<std::optional<int64_t>> id_field(const boost::json::object& o, std::string_view name);
+// Absent → nullopt; null → present and empty; a string → that string.
+std::optional<std::optional<std::string>> nullable_string(const boost::json::object& o,
+                                                          std::string_view name, size_t max_chars);
+// A JSON array of ids, at most `max` of them.
+std::vector<int64_t> id_list(const boost::json::object& o, std::string_view name, size_t max);
+// A JSON array of strings, each at most `max_chars`.
+std::vector<std::string> string_list(const boost::json::object& o, std::string_view name,
+                                     size_t max, size_t max_chars = 200);
+// An RFC 3339 time, as epoch milliseconds.
+int64_t required_time(const boost::json::object& o, std::string_view name);
+std::optional<int64_t> optional_time(const boost::json::object& o, std::string_view name);
+
+// An object with an "etag" member, with the ETag header (and Location, for a creation).
+http::Response object_response(int status, boost::json::object o, const std::string& location = {});
+// 204 No Content.
+http::Response no_content();
 
 }  // namespace custos::api

@@ -4,6 +4,7 @@
 
 #include "api/caller.h"
 #include "api/json.h"
+#include "platform/authz/classification.h"
 #include "platform/privacy/mask.h"
 #include "platform/text/time.h"
 
@@ -29,7 +30,7 @@ json::object to_json(const org::Department& d) {
           {"updated_at", text::rfc3339(d.updated_at)}};
 }
 
-json::object to_json(const org::User& u) {
+json::object to_json(const org::User& u, const privacy::Masker& masker) {
   json::array roles, posts;
   for (auto r : u.role_ids) roles.emplace_back(std::to_string(r));
   for (auto p : u.post_ids) posts.emplace_back(std::to_string(p));
@@ -38,7 +39,7 @@ json::object to_json(const org::User& u) {
           {"name", u.name},
           {"employee_no", json_text(u.employee_no)},
           // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
-          {"email", u.email ? json::value(privacy::mask_email(*u.email)) : json::value(nullptr)},
+          {"email", u.email ? json::value(masker.email(*u.email)) : json::value(nullptr)},
           {"department_id", json_id(u.department_id)},
           {"manager_id", json_id(u.manager_id)},
           {"clearance", u.clearance},
@@ -75,45 +76,11 @@ json::object to_json(const org::Role& r) {
           {"department_ids", depts},    {"version", r.version}, {"etag", etag_of(r.version)}};
 }
 
-template <class T>
-Response page_response(const org::Page<T>& page) {
+template <class T, class Convert>
+Response page_response(const org::Page<T>& page, Convert convert) {
   json::array items;
-  for (const auto& x : page.items) items.push_back(to_json(x));
+  for (const auto& x : page.items) items.push_back(convert(x));
   return list_response(std::move(items), page.next_cursor, page.total);
-}
-
-Response object_response(int status, json::object o, const std::string& location = {}) {
-  const std::string etag = std::string(o["etag"].as_string());
-  Response r = json_response(status, o);
-  r.headers.set("ETag", etag);
-  if (!location.empty()) r.headers.set("Location", location);
-  return r;
-}
-
-// Optional id field: absent → nullopt; null → present-and-null; "12"/12 → value.
-std::optional<std::optional<int64_t>> id_field(const json::object& o, const char* name) {
-  const json::value* v = o.if_contains(name);
-  if (!v) return std::nullopt;
-  if (v->is_null()) return std::optional<int64_t>();
-  if (v->is_int64() && v->as_int64() > 0) return std::optional<int64_t>(v->as_int64());
-  if (v->is_string()) {
-    try {
-      size_t used = 0;
-      std::string s(v->as_string());
-      long long n = std::stoll(s, &used);
-      if (used == s.size() && n > 0) return std::optional<int64_t>(n);
-    } catch (const std::exception&) {
-    }
-  }
-  throw Error(ErrorCode::validation_failed, std::string("body.") + name, "an id");
-}
-
-std::optional<std::optional<std::string>> nullable_string(const json::object& o, const char* name,
-                                                          size_t max) {
-  const json::value* v = o.if_contains(name);
-  if (!v) return std::nullopt;
-  if (v->is_null()) return std::optional<std::string>();
-  return std::optional<std::string>(optional_string(o, name, max));
 }
 
 std::optional<int> int_field(const json::object& o, const char* name, int min, int max) {
@@ -160,7 +127,7 @@ org::UserInput user_input(const json::object& b) {
   in.email = nullable_string(b, "email", 254);
   in.department_id = id_field(b, "department_id");
   in.manager_id = id_field(b, "manager_id");
-  in.clearance = int_field(b, "clearance", 0, 3);
+  in.clearance = int_field(b, "clearance", 0, authz::kMaxLevels - 1);
   return in;
 }
 
@@ -168,23 +135,6 @@ const char* kDepartment = "#/components/schemas/Department";
 const char* kUser = "#/components/schemas/User";
 const char* kRole = "#/components/schemas/Role";
 const char* kPost = "#/components/schemas/Post";
-
-// A JSON array of ids ("12" or 12) in body.<name>.
-std::vector<int64_t> id_list(const json::object& b, const char* name, size_t max) {
-  const json::value* v = b.if_contains(name);
-  const std::string field = std::string("body.") + name;
-  if (!v || !v->is_array() || v->as_array().size() > max)
-    throw Error(ErrorCode::validation_failed, field, "a list of ids");
-  std::vector<int64_t> ids;
-  json::object holder;
-  for (const auto& x : v->as_array()) {
-    holder["id"] = x;
-    auto id = id_field(holder, "id");
-    if (!id || !*id) throw Error(ErrorCode::validation_failed, field, "ids");
-    ids.push_back(**id);
-  }
-  return ids;
-}
 
 org::PostInput post_input(const json::object& b) {
   org::PostInput in;
@@ -205,7 +155,7 @@ void register_org_routes(http::Router& router, Deps& deps) {
   deps.schemas["Department"] =
       R"({"type":"object","properties":{"id":{"type":"string"},"code":{"type":"string"},"name":{"type":"string"},"kind":{"type":"string","enum":["normal","it","president_office","finance","admin_hr"]},"parent_id":{"type":["string","null"]},"head_user_id":{"type":["string","null"]},"version":{"type":"integer"},"etag":{"type":"string"},"created_at":{"type":"string","format":"date-time"},"updated_at":{"type":"string","format":"date-time"}}})";
   deps.schemas["User"] =
-      R"({"type":"object","properties":{"id":{"type":"string"},"username":{"type":"string"},"name":{"type":"string"},"employee_no":{"type":["string","null"]},"email":{"type":["string","null"]},"department_id":{"type":["string","null"]},"manager_id":{"type":["string","null"]},"clearance":{"type":"integer","minimum":0,"maximum":3},"status":{"type":"string"},"admin_role":{"type":["string","null"]},"role_ids":{"type":"array","items":{"type":"string"}},"version":{"type":"integer"},"etag":{"type":"string"},"initial_password":{"type":"string","description":"only in the creation response, once"}}})";
+      R"({"type":"object","properties":{"id":{"type":"string"},"username":{"type":"string"},"name":{"type":"string"},"employee_no":{"type":["string","null"]},"email":{"type":["string","null"]},"department_id":{"type":["string","null"]},"manager_id":{"type":["string","null"]},"clearance":{"type":"integer","minimum":0,"maximum":7,"description":"a classification level of the organisation, see GET /api/v1/classifications"},"status":{"type":"string"},"admin_role":{"type":["string","null"]},"role_ids":{"type":"array","items":{"type":"string"}},"version":{"type":"integer"},"etag":{"type":"string"},"initial_password":{"type":"string","description":"only in the creation response, once"}}})";
   deps.schemas["Role"] =
       R"({"type":"object","properties":{"id":{"type":"string"},"code":{"type":"string"},"name":{"type":"string"},"scope":{"type":"string","enum":["all","department_tree","department","custom","own"]},"builtin":{"type":"boolean"},"permissions":{"type":"array","items":{"type":"string"}},"department_ids":{"type":"array","items":{"type":"string"}}}})";
   const std::vector<std::string> list_params{"limit", "cursor", "q"};
@@ -214,7 +164,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/departments",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return page_response(deps.org.list_departments(c.principal, list_query(req)));
+               return page_response(deps.org.list_departments(c.principal, list_query(req)),
+                                    [](const org::Department& d) { return to_json(d); });
              },
              {.summary = "Departments the caller may see",
               .tag = "organisation",
@@ -264,7 +215,9 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/users",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return page_response(deps.org.list_users(c.principal, list_query(req)));
+               return page_response(
+                   deps.org.list_users(c.principal, list_query(req)),
+                   [&deps](const org::User& u) { return to_json(u, deps.org.masker()); });
              },
              {.summary = "Users the caller may see",
               .tag = "organisation",
@@ -277,7 +230,7 @@ void register_org_routes(http::Router& router, Deps& deps) {
         Caller c = authenticate(req, deps);
         auto [u, initial] =
             deps.org.create_user(c.principal, c.client, user_input(parse_object(req)));
-        json::object o = to_json(u);
+        json::object o = to_json(u, deps.org.masker());
         if (initial) o["initial_password"] = *initial;  // shown once
         return object_response(201, std::move(o), "/api/v1/users/" + std::to_string(u.id));
       },
@@ -290,7 +243,9 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/users/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return object_response(200, to_json(deps.org.get_user(c.principal, path_id(req))));
+               return object_response(
+                   200, to_json(deps.org.get_user(c.principal, c.client, path_id(req)),
+                                deps.org.masker()));
              },
              {.summary = "One user",
               .tag = "organisation",
@@ -308,8 +263,9 @@ void register_org_routes(http::Router& router, Deps& deps) {
           throw Error(ErrorCode::validation_failed, in.username ? "body.username" : "body.password",
                       "cannot be changed here");
         if (in.clearance) require_recent_auth(c, deps);
-        return object_response(
-            200, to_json(deps.org.update_user(c.principal, c.client, id, version, in)));
+        return object_response(200,
+                               to_json(deps.org.update_user(c.principal, c.client, id, version, in),
+                                       deps.org.masker()));
       },
       {.summary = "Change a user (If-Match required; clearance needs recent re-authentication)",
        .tag = "organisation",
@@ -321,22 +277,10 @@ void register_org_routes(http::Router& router, Deps& deps) {
       [&deps](Request& req) {
         Caller c = authenticate(req, deps);
         const int64_t id = path_id(req);
-        auto body = parse_object(req);
-        const json::value* v = body.if_contains("role_ids");
-        if (!v || !v->is_array() || v->as_array().size() > 100)
-          throw Error(ErrorCode::validation_failed, "body.role_ids", "a list of role ids");
-        std::vector<int64_t> ids;
-        json::object holder;
-        for (const auto& x : v->as_array()) {
-          holder["id"] = x;
-          auto id_v = id_field(holder, "id");
-          if (!id_v || !*id_v)
-            throw Error(ErrorCode::validation_failed, "body.role_ids", "role ids");
-          ids.push_back(**id_v);
-        }
+        auto ids = id_list(parse_object(req), "role_ids", 100);
         require_recent_auth(c, deps);
-        return object_response(200,
-                               to_json(deps.org.set_user_roles(c.principal, c.client, id, ids)));
+        return object_response(200, to_json(deps.org.set_user_roles(c.principal, c.client, id, ids),
+                                            deps.org.masker()));
       },
       {.summary = "Set a user's roles (security administrator; recent re-authentication)",
        .tag = "access",
@@ -429,8 +373,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
         Caller c = authenticate(req, deps);
         const int64_t id = path_id(req);
         auto ids = id_list(parse_object(req), "post_ids", 50);
-        return object_response(200,
-                               to_json(deps.org.set_user_posts(c.principal, c.client, id, ids)));
+        return object_response(200, to_json(deps.org.set_user_posts(c.principal, c.client, id, ids),
+                                            deps.org.masker()));
       },
       {.summary = "Set a user's posts",
        .tag = "organisation",
@@ -459,32 +403,9 @@ void register_org_routes(http::Router& router, Deps& deps) {
                in.code = optional_string(b, "code", 64);
                in.name = optional_string(b, "name", 64);
                in.scope = optional_string(b, "scope", 32);
-               if (const json::value* ps = b.if_contains("permissions")) {
-                 if (!ps->is_array() || ps->as_array().size() > 200)
-                   throw Error(ErrorCode::validation_failed, "body.permissions",
-                               "a list of permissions");
-                 std::vector<std::string> perms;
-                 for (const auto& p : ps->as_array()) {
-                   if (!p.is_string())
-                     throw Error(ErrorCode::validation_failed, "body.permissions", "strings");
-                   perms.emplace_back(p.as_string());
-                 }
-                 in.permissions = perms;
-               }
-               if (const json::value* ds = b.if_contains("department_ids")) {
-                 if (!ds->is_array())
-                   throw Error(ErrorCode::validation_failed, "body.department_ids", "ids");
-                 std::vector<int64_t> depts;
-                 json::object holder;
-                 for (const auto& x : ds->as_array()) {
-                   holder["id"] = x;
-                   auto v = id_field(holder, "id");
-                   if (!v || !*v)
-                     throw Error(ErrorCode::validation_failed, "body.department_ids", "ids");
-                   depts.push_back(**v);
-                 }
-                 in.departments = depts;
-               }
+               if (b.contains("permissions"))
+                 in.permissions = string_list(b, "permissions", 200, 128);
+               if (b.contains("department_ids")) in.departments = id_list(b, "department_ids", 200);
                require_recent_auth(c, deps);
                auto r = deps.org.create_role(c.principal, c.client, in);
                return object_response(201, to_json(r), "/api/v1/roles/" + std::to_string(r.id));

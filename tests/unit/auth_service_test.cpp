@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "expect_error.h"
 #include "platform/authn/auth_service.h"
 #include "platform/errors/error.h"
 #include "platform/storage/migrations.h"
@@ -32,33 +33,8 @@ SecurityPolicy fast_policy() {
   return p;
 }
 
-// Passes when f throws custos::Error with the code (and field, when given).
-template <class F>
-::testing::AssertionResult throws_code(F&& f, ErrorCode code,
-                                       std::optional<std::string> field = std::nullopt) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (e.code() != code)
-      return ::testing::AssertionFailure()
-             << "threw " << error_info(e.code()).code << ", expected " << error_info(code).code;
-    if (field && e.field() != *field)
-      return ::testing::AssertionFailure()
-             << "field \"" << e.field() << "\", expected \"" << *field << "\"";
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "nothing thrown, expected " << error_info(code).code;
-}
-
-template <class F>
-std::string detail_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.detail();
-  }
-  return "(nothing thrown)";
-}
+using testing_err::detail_of;
+using testing_err::throws_code;
 
 std::string cell_text(const db::Value& v) {
   return std::visit(

@@ -427,6 +427,101 @@ TEST_P(AuthzVisible, UnclassifiedTablesHaveNoClearanceTerm) {
   EXPECT_EQ(counted(f), 8);
 }
 
+// ---- explicit grants (SI-3 "or an explicit grant"; SI-4) -----------------------------------
+
+ObjectGrant object_grant(int64_t id, const char* permission, int64_t object_id,
+                         const char* type = "rec") {
+  return {id, permission, type, object_id, 0};
+}
+
+TEST(AuthzObjectGrant, AllowsExactlyItsRecordAndPermission) {
+  Principal p = principal({}, 0);  // no roles, lowest clearance
+  p.object_grants = {object_grant(7, "org:users:read", 42)};
+  Resource r = at(other_tree, kConfidential);
+  r.object_type = "rec";
+  r.object_id = 42;
+  const Decision d = decide(p, "org:users:read", r);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.grant_id, std::optional<int64_t>(7));
+  EXPECT_FALSE(may(p, "org:users:write", r)) << "another action";
+  Resource other = r;
+  other.object_id = 43;
+  EXPECT_FALSE(may(p, "org:users:read", other)) << "another record";
+  other = r;
+  other.object_type = "customer";
+  EXPECT_FALSE(may(p, "org:users:read", other)) << "another type with the same id";
+  other = r;
+  other.object_type.clear();
+  EXPECT_FALSE(may(p, "org:users:read", other)) << "a resource without a type takes no grant";
+  EXPECT_FALSE(may(p, "org:users:read")) << "a grant is not a permission at large";
+  EXPECT_TRUE(may_list(p, "org:users:read", "rec"));
+  EXPECT_FALSE(may_list(p, "org:users:read", "customer"));
+  EXPECT_FALSE(may_list(p, "org:users:write", "rec"));
+}
+
+TEST(AuthzObjectGrant, ARoleThatAllowsNeedsNoGrant) {
+  Principal p = principal({grant("org:users:read", Scope::all)}, 3);
+  p.object_grants = {object_grant(7, "org:users:read", 42)};
+  Resource r = at(own_dept, kInternal);
+  r.object_type = "rec";
+  r.object_id = 42;
+  const Decision d = decide(p, "org:users:read", r);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.grant_id, std::nullopt) << "the role allowed it: not a use of the grant";
+  // Clearance below the record: only the grant allows it, and says so.
+  p.clearance = 0;
+  EXPECT_EQ(decide(p, "org:users:read", r).grant_id, std::optional<int64_t>(7));
+}
+
+TEST(AuthzObjectGrant, TokenScopesNarrowGrantsToo) {
+  Principal p = principal({}, 3);
+  p.kind = "api_token";
+  p.token_scopes = {"org:departments:read"};
+  p.object_grants = {object_grant(7, "org:users:read", 42)};
+  Resource r = at(own_dept, kInternal);
+  r.object_type = "rec";
+  r.object_id = 42;
+  EXPECT_FALSE(may(p, "org:users:read", r));
+  EXPECT_FALSE(may_list(p, "org:users:read", "rec"));
+}
+
+TEST_P(AuthzVisible, ExplicitGrantsAddExactlyTheirRows) {
+  const Columns with_grants{"department_id",  "path", "owner_user_id",
+                            "classification", "id",   "rec"};
+  std::vector<PrincipalCase> cases;
+  Principal only = principal({}, 0);
+  only.object_grants = {object_grant(1, "org:users:read", 3), object_grant(2, "org:users:read", 17),
+                        object_grant(3, "org:users:write", 5),
+                        object_grant(4, "org:users:read", 9, "customer")};
+  cases.push_back({"grants-only", only, "org:users:read"});
+  cases.push_back({"grants-only-write", only, "org:users:write"});
+  Principal mixed = principal({grant("org:users:read", Scope::department)}, 1);
+  mixed.object_grants = {object_grant(5, "org:*:read", static_cast<int64_t>(rows.size())),
+                         object_grant(6, "org:users:read", 1)};
+  cases.push_back({"role-and-grants", mixed, "org:users:read"});
+  Principal all = principal({grant("org:users:read", Scope::all)}, 3);
+  all.object_grants = {object_grant(7, "org:users:read", 2)};
+  cases.push_back({"all-scope", all, "org:users:read"});
+  Principal token = principal({}, 3);
+  token.kind = "api_token";
+  token.token_scopes = {"org:departments:read"};
+  token.object_grants = {object_grant(8, "org:users:read", 4)};
+  cases.push_back({"token-outside-scope", token, "org:users:read"});
+  for (const PrincipalCase& c : cases) {
+    std::set<int64_t> expected;
+    for (auto [id, r] : rows) {
+      r.object_type = "rec";
+      r.object_id = id;
+      if (may(c.principal, c.permission, r)) expected.insert(id);
+    }
+    const Filter f = visible(c.principal, c.permission, with_grants);
+    EXPECT_EQ(selected(f), expected) << c.label << ": " << f.sql;
+    EXPECT_EQ(counted(f), static_cast<int64_t>(expected.size())) << c.label;
+  }
+  // The grants-only principal sees its two rows and nothing else.
+  EXPECT_EQ(selected(visible(only, "org:users:read", with_grants)), (std::set<int64_t>{3, 17}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, AuthzVisible, ::testing::ValuesIn(testing_db::engines()),
                          [](const auto& info) { return info.param; });
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "modules/org/offboarding.h"
 #include "platform/errors/error.h"
 #include "platform/jobs/job_runner.h"
@@ -24,18 +25,7 @@ constexpr int64_t kDay = 86'400'000;
 const std::string kPassword = "Correct-Horse-42";
 const authn::Client kClient{"10.0.0.9", "gtest/1.0", "req-off"};
 
-template <class F>
-::testing::AssertionResult throws_code(F&& f, ErrorCode code) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (e.code() != code)
-      return ::testing::AssertionFailure() << "threw " << error_info(e.code()).code << " ("
-                                           << e.detail() << "), expected " << error_info(code).code;
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "nothing thrown, expected " << error_info(code).code;
-}
+using testing_err::throws_code;
 
 template <class F>
 std::string conflict_detail(F&& f) {

@@ -61,7 +61,7 @@ class OrgImport : public ::testing::TestWithParam<std::string> {
     database = testing_db::open_fresh(GetParam());
     db::migrate(*database);
     auth = std::make_unique<authn::AuthService>(*database, clock, fast_policy());
-    importer = std::make_unique<OrgImporter>(*database, clock, *auth);
+    importer = std::make_unique<OrgImporter>(*database, clock, *auth, masker);
     const int64_t me = database->write([&](db::Tx& tx) {
       return db::as_int(tx.one("INSERT INTO users (org_id, username, name, created_at, updated_at) "
                                "VALUES (1, 'importer', '导入员', ?, ?) RETURNING id",
@@ -105,6 +105,7 @@ class OrgImport : public ::testing::TestWithParam<std::string> {
   }
 
   ManualClock clock{kStart};
+  privacy::Masker masker;
   std::unique_ptr<db::Db> database;
   std::unique_ptr<authn::AuthService> auth;
   std::unique_ptr<OrgImporter> importer;

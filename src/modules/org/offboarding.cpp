@@ -5,7 +5,7 @@
 #include <regex>
 #include <stdexcept>
 
-#include "platform/audit/audit.h"
+#include "platform/audit/changes.h"
 #include "platform/errors/error.h"
 #include "platform/log/log.h"
 #include "platform/text/time.h"
@@ -13,6 +13,8 @@
 
 namespace custos::org {
 namespace json = boost::json;
+
+using audit::actor_of;
 
 namespace {
 
@@ -22,11 +24,6 @@ constexpr const char* kFormLabelZh = "信息系统权限审批单";
 constexpr const char* kFormLabelEn = "information-system permission form";
 constexpr const char* kSecurityAudience = "security_admin";
 constexpr int kDeadlineBatch = 1000;  // cases escalated per organisation per run, at most
-
-audit::Actor actor_of(const authz::Principal& p, const authn::Client& c) {
-  return {p.org_id, p.user_id, p.session_id ? std::optional<int64_t>(p.session_id) : std::nullopt,
-          c.ip, c.request_id};
-}
 
 void require(bool allowed) {
   if (!allowed) throw Error(ErrorCode::forbidden);

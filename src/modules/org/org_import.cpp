@@ -872,7 +872,8 @@ struct NewPassword {
 
 void apply_users(db::Tx& tx, const authz::Principal& p, const authn::Client& c, UserPlan& plan,
                  const Parsed& in, ImportReport& report,
-                 const std::unordered_map<std::string, NewPassword>& passwords, int64_t now) {
+                 const std::unordered_map<std::string, NewPassword>& passwords, int64_t now,
+                 const privacy::Masker& masker) {
   const auto& lines = in.lines;
   const bool has_dept = in.present[kDept], has_manager = in.present[kManager],
              has_email = in.present[kEmail];
@@ -929,8 +930,8 @@ void apply_users(db::Tx& tx, const authz::Principal& p, const authn::Client& c, 
   }
 
   // Changed users: the fields whose column the file has.
-  auto masked = [](const std::optional<std::string>& e) {
-    return e ? std::optional<std::string>(privacy::mask_email(*e)) : std::nullopt;
+  auto masked = [&masker](const std::optional<std::string>& e) {
+    return e ? std::optional<std::string>(masker.email(*e)) : std::nullopt;
   };
   for (const auto& o : report.outcomes) {
     if (o.action != "updated") continue;
@@ -974,8 +975,9 @@ crypto::PasswordCost initial_password_cost(const crypto::PasswordCost& policy) {
 
 // ---- OrgImporter -----------------------------------------------------------------------------
 
-OrgImporter::OrgImporter(db::Db& db, const Clock& clock, authn::AuthService& auth)
-    : db_(db), clock_(clock), auth_(auth) {}
+OrgImporter::OrgImporter(db::Db& db, const Clock& clock, authn::AuthService& auth,
+                         const privacy::Masker& masker)
+    : db_(db), clock_(clock), auth_(auth), masker_(masker) {}
 
 const std::vector<tabular::Column>& OrgImporter::columns(Register reg) {
   return reg == Register::departments ? department_columns() : user_columns();
@@ -1099,7 +1101,7 @@ ImportReport OrgImporter::run_users(const authz::Principal& p, const authn::Clie
     ImportReport r = header_only;
     UserPlan plan = plan_users(tx, p, fresh, r);
     if (!r.ok() || r.created + r.updated == 0) return r;
-    apply_users(tx, p, c, plan, fresh, r, passwords, now);
+    apply_users(tx, p, c, plan, fresh, r, passwords, now, masker_);
     record_summary(tx, p, c, r, now);
     return r;
   });

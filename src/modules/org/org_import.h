@@ -39,6 +39,7 @@
 #include "platform/authn/auth_service.h"
 #include "platform/authz/authz.h"
 #include "platform/clock.h"
+#include "platform/privacy/mask.h"
 #include "platform/storage/db.h"
 #include "platform/tabular/tabular.h"
 
@@ -87,7 +88,8 @@ struct ImportReport {
 
 class OrgImporter {
  public:
-  OrgImporter(db::Db& db, const Clock& clock, authn::AuthService& auth);
+  OrgImporter(db::Db& db, const Clock& clock, authn::AuthService& auth,
+              const privacy::Masker& masker);
 
   // Throws Error(forbidden) when the caller holds the register's write permission at no scope,
   // and the file-level errors described above. Row-level problems are in the report.
@@ -112,6 +114,7 @@ class OrgImporter {
   db::Db& db_;
   const Clock& clock_;
   authn::AuthService& auth_;
+  const privacy::Masker& masker_;
 };
 
 }  // namespace custos::org

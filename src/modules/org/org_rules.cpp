@@ -40,27 +40,4 @@ std::optional<std::string> parse_kind(const std::string& s) {
   return std::nullopt;
 }
 
-audit::Actor actor_of(const authz::Principal& p, const authn::Client& c) {
-  return {p.org_id, p.user_id, p.session_id ? std::optional<int64_t>(p.session_id) : std::nullopt,
-          c.ip, c.request_id};
-}
-
-boost::json::value jv(const std::optional<int64_t>& v) {
-  return v ? boost::json::value(*v) : boost::json::value(nullptr);
-}
-boost::json::value jv(const std::optional<std::string>& v) {
-  return v ? boost::json::value(boost::json::string(*v)) : boost::json::value(nullptr);
-}
-boost::json::value jv(const std::string& v) {
-  return boost::json::value(boost::json::string(v));
-}
-boost::json::value jv(int64_t v) {
-  return boost::json::value(v);
-}
-boost::json::value jv(const std::vector<int64_t>& v) {
-  boost::json::array a;
-  for (auto x : v) a.push_back(x);
-  return a;
-}
-
 }  // namespace custos::org

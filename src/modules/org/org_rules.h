@@ -3,12 +3,11 @@
 // and record changes in the same shape.
 #pragma once
 
-#include <boost/json.hpp>
 #include <optional>
 #include <regex>
 #include <string>
 
-#include "platform/audit/audit.h"
+#include "platform/audit/changes.h"
 #include "platform/authn/auth_service.h"
 #include "platform/authz/authz.h"
 
@@ -31,37 +30,9 @@ inline constexpr const char* kKindRule =
     "one of normal, it, president_office, finance, admin_hr (or 普通, 信息管理部, 总裁办, 财务, "
     "行政人事)";
 
-audit::Actor actor_of(const authz::Principal& p, const authn::Client& c);
-
-// JSON values of fields (null when absent).
-boost::json::value jv(const std::optional<int64_t>& v);
-boost::json::value jv(const std::optional<std::string>& v);
-boost::json::value jv(const std::string& v);
-boost::json::value jv(int64_t v);
-inline boost::json::value jv(int v) {
-  return jv(int64_t{v});
-}
-boost::json::value jv(const std::vector<int64_t>& v);
-inline const boost::json::value& jv(const boost::json::value& v) {
-  return v;
-}
-inline boost::json::value jv(std::nullptr_t) {
-  return nullptr;
-}
-
-// {"field":{"before":…,"after":…}} for an audit record; unchanged fields are left out.
-class Changes {
- public:
-  template <class A, class B>
-  void add(const char* field, const A& before, const B& after) {
-    boost::json::value b = jv(before), a = jv(after);
-    if (b != a) o_[field] = {{"before", b}, {"after", a}};
-  }
-  std::string str() const { return o_.empty() ? std::string() : boost::json::serialize(o_); }
-  bool empty() const { return o_.empty(); }
-
- private:
-  boost::json::object o_;
-};
+// The audit helpers every module shares (platform/audit/changes.h).
+using audit::actor_of;
+using audit::Changes;
+using audit::jv;
 
 }  // namespace custos::org

@@ -5,6 +5,8 @@
 
 #include "modules/org/org_rules.h"
 #include "platform/audit/audit.h"
+#include "platform/authz/classification.h"
+#include "platform/authz/grants.h"
 #include "platform/crypto/crypto.h"
 #include "platform/errors/error.h"
 #include "platform/privacy/mask.h"
@@ -93,6 +95,8 @@ authz::Resource user_resource(const std::vector<db::Value>& r) {
   res.department_id = db::as_opt_int(r[7]);
   res.department_path = db::as_text(r[15]);
   res.owner_user_id = db::as_int(r[0]);
+  res.object_type = "user";
+  res.object_id = db::as_int(r[0]);
   return res;
 }
 
@@ -113,6 +117,14 @@ std::optional<std::vector<db::Value>> load_user_row(db::Tx& tx, int64_t org_id, 
 
 void require(bool allowed) {
   if (!allowed) throw Error(ErrorCode::forbidden);
+}
+
+// A clearance is one of the organisation's classification levels.
+void check_clearance(db::Tx& tx, int64_t org_id, int clearance) {
+  const int top = authz::top_level(tx, org_id);
+  if (clearance < 0 || clearance > top)
+    throw Error(ErrorCode::validation_failed, "body.clearance",
+                "a classification level from 0 to " + std::to_string(top));
 }
 
 std::string admin_role_of_code(const std::string& code) {
@@ -150,8 +162,9 @@ Page<T> paginate(db::Tx& tx, const std::string& select, const std::string& count
 
 }  // namespace
 
-OrgService::OrgService(db::Db& db, const Clock& clock, authn::AuthService& auth)
-    : db_(db), clock_(clock), auth_(auth) {}
+OrgService::OrgService(db::Db& db, const Clock& clock, authn::AuthService& auth,
+                       const privacy::Masker& masker)
+    : db_(db), clock_(clock), auth_(auth), masker_(masker) {}
 
 // ---- departments -----------------------------------------------------------------------------
 
@@ -332,9 +345,6 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
   if (in.email) email = *in.email;
   if (email) check_pattern(*email, "body.email", email_re(), kEmailRule);
   const int clearance = in.clearance.value_or(authz::kInternal);
-  if (clearance < 0 || clearance > 3)
-    throw Error(ErrorCode::validation_failed, "body.clearance", "0 to 3");
-  if (clearance != authz::kInternal) require(authz::may(p, perm::clearances_write));
 
   std::optional<std::string> initial;
   std::string password;
@@ -352,6 +362,8 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
   const std::string hash = crypto::hash_password(password, auth_.policy().password_cost);
   const int64_t now = clock_.now_ms();
   User u = db_.write([&](db::Tx& tx) {
+    check_clearance(tx, p.org_id, clearance);
+    if (clearance != authz::kInternal) require(authz::may(p, perm::clearances_write));
     std::optional<int64_t> dept;
     if (in.department_id) dept = *in.department_id;
     authz::Resource target;
@@ -396,19 +408,31 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
   return {u, initial};
 }
 
-User OrgService::get_user(const authz::Principal& p, int64_t id) {
-  return db_.read([&](db::Tx& tx) {
+User OrgService::get_user(const authz::Principal& p, const authn::Client& c, int64_t id) {
+  std::optional<int64_t> via_grant;
+  User u = db_.read([&](db::Tx& tx) {
     auto r = load_user_row(tx, p.org_id, id);
-    if (!r || !authz::may(p, perm::users_read, user_resource(*r)))
-      throw Error(ErrorCode::not_found, "path.id");
+    if (!r) throw Error(ErrorCode::not_found, "path.id");
+    authz::Decision d = authz::decide(p, perm::users_read, user_resource(*r));
+    if (!d.allowed) throw Error(ErrorCode::not_found, "path.id");
+    via_grant = d.grant_id;
     return user_from(tx, p.org_id, *r);
   });
+  if (via_grant)
+    db_.write([&](db::Tx& tx) {
+      authz::GrantService::record_use(tx, actor_of(p, c), *via_grant, perm::users_read, "user", id,
+                                      clock_.now_ms());
+    });
+  return u;
 }
 
 Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q) {
-  authz::Filter f = authz::visible(
-      p, perm::users_read,
-      {.department_id = "u.department_id", .department_path = "d.path", .owner_user_id = "u.id"});
+  authz::Filter f = authz::visible(p, perm::users_read,
+                                   {.department_id = "u.department_id",
+                                    .department_path = "d.path",
+                                    .owner_user_id = "u.id",
+                                    .id = "u.id",
+                                    .object_type = "user"});
   return db_.read([&](db::Tx& tx) {
     std::string where = "u.org_id = ? AND " + f.sql;
     std::vector<db::Value> params{p.org_id};
@@ -482,8 +506,7 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
       after.manager_id = *in.manager_id;
     }
     if (in.clearance) {
-      if (*in.clearance < 0 || *in.clearance > 3)
-        throw Error(ErrorCode::validation_failed, "body.clearance", "0 to 3");
+      check_clearance(tx, p.org_id, *in.clearance);
       // A clearance is the security administrator's to give, and never to oneself.
       require(authz::may(p, perm::clearances_write) && p.user_id != id);
       after.clearance = *in.clearance;
@@ -503,8 +526,8 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
     Changes ch;
     ch.add("name", before.name, after.name);
     // Personal fields enter the audit trail masked.
-    auto masked = [](const std::optional<std::string>& e) {
-      return e ? std::optional<std::string>(privacy::mask_email(*e)) : std::nullopt;
+    auto masked = [this](const std::optional<std::string>& e) {
+      return e ? std::optional<std::string>(masker_.email(*e)) : std::nullopt;
     };
     if (after.email != before.email) ch.add("email", masked(before.email), masked(after.email));
     ch.add("employee_no", before.employee_no, after.employee_no);

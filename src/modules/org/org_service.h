@@ -13,6 +13,7 @@
 #include "platform/authn/auth_service.h"
 #include "platform/authz/authz.h"
 #include "platform/clock.h"
+#include "platform/privacy/mask.h"
 #include "platform/storage/db.h"
 
 namespace custos::org {
@@ -94,7 +95,10 @@ struct ListQuery {
 
 class OrgService {
  public:
-  OrgService(db::Db& db, const Clock& clock, authn::AuthService& auth);
+  OrgService(db::Db& db, const Clock& clock, authn::AuthService& auth,
+             const privacy::Masker& masker);
+
+  const privacy::Masker& masker() const { return masker_; }
 
   Department create_department(const authz::Principal& p, const authn::Client& c,
                                const DepartmentInput& in);
@@ -108,7 +112,8 @@ class OrgService {
   std::pair<User, std::optional<std::string>> create_user(const authz::Principal& p,
                                                           const authn::Client& c,
                                                           const UserInput& in);
-  User get_user(const authz::Principal& p, int64_t id);
+  // Read through an explicit grant (not a role) is recorded as a use of the grant.
+  User get_user(const authz::Principal& p, const authn::Client& c, int64_t id);
   Page<User> list_users(const authz::Principal& p, const ListQuery& q);
   User update_user(const authz::Principal& p, const authn::Client& c, int64_t id,
                    int64_t expected_version, const UserInput& in);
@@ -153,6 +158,7 @@ class OrgService {
   db::Db& db_;
   const Clock& clock_;
   authn::AuthService& auth_;
+  const privacy::Masker& masker_;
 };
 
 // Permission strings this module checks.

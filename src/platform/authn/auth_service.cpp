@@ -3,7 +3,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "platform/audit/audit.h"
+#include "platform/audit/changes.h"
+#include "platform/authz/grants.h"
 #include "platform/errors/error.h"
 
 namespace custos::authn {
@@ -29,7 +30,7 @@ audit::Actor actor_of(int64_t org_id, std::optional<int64_t> user, std::optional
 }
 
 audit::Actor actor_of(const authz::Principal& p, const Client& c) {
-  return actor_of(p.org_id, p.user_id, p.session_id, c);
+  return audit::actor_of(p, c);
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -223,18 +224,19 @@ std::vector<authz::Grant> AuthService::load_grants(db::Tx& tx, int64_t org_id, i
   return out;
 }
 
-std::vector<authz::Grant> AuthService::grants_for(db::Tx& tx, int64_t org_id, int64_t user_id,
+AuthService::CachedGrants AuthService::grants_for(db::Tx& tx, int64_t org_id, int64_t user_id,
                                                   int64_t version) {
   {
     std::shared_lock lock(grants_mu_);
     auto it = grants_cache_.find(user_id);
-    if (it != grants_cache_.end() && it->second.version == version) return it->second.grants;
+    if (it != grants_cache_.end() && it->second.version == version) return it->second;
   }
-  auto grants = load_grants(tx, org_id, user_id);
+  CachedGrants loaded{version, load_grants(tx, org_id, user_id),
+                      authz::GrantService::load_for(tx, org_id, user_id)};
   std::unique_lock lock(grants_mu_);
   if (grants_cache_.size() > 50'000) grants_cache_.clear();  // bound memory; refills on demand
-  grants_cache_[user_id] = {version, grants};
-  return grants;
+  grants_cache_[user_id] = loaded;
+  return loaded;
 }
 
 std::shared_ptr<const authz::Principal> AuthService::authenticate(const std::string& token) {
@@ -313,7 +315,11 @@ std::optional<authz::Principal> AuthService::load_session(const std::string& has
     p.must_change_password =
         db::as_int(s->at(17)) != 0 || password_expired(db::as_int(s->at(20)), now);
     p.mfa_enrollment_required = !p.admin_role.empty() && db::as_int(s->at(18)) == 0;
-    p.grants = grants_for(tx, p.org_id, p.user_id, db::as_int(s->at(19)));
+    CachedGrants g = grants_for(tx, p.org_id, p.user_id, db::as_int(s->at(19)));
+    p.grants = std::move(g.grants);
+    // Explicit grants in force now; the session cache keeps this list at most kSessionCacheMs.
+    for (auto& og : g.object_grants)
+      if (og.expires_at > now) p.object_grants.push_back(std::move(og));
     if (kind == "api_token") {
       p.token_scopes = split(db::as_text(s->at(4)));
       // A token acts for a user who has already set a password and second factor.

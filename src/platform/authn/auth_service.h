@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "platform/authn/client.h"
 #include "platform/authn/password_policy.h"
 #include "platform/authz/authz.h"
 #include "platform/clock.h"
@@ -32,12 +33,6 @@ struct SecurityPolicy {
   int64_t reauth_window_ms = 5 * 60'000;
   int64_t api_token_max_days = 365;
   crypto::PasswordCost password_cost;
-};
-
-struct Client {
-  std::string ip;
-  std::string user_agent;
-  std::string request_id;
 };
 
 struct LoginResult {
@@ -129,12 +124,13 @@ class AuthService {
  private:
   // Grants by user, valid while users.authz_version is unchanged: a hit costs no query, and a
   // change anywhere (another server included) bumps the version the session query returns.
+  // Explicit grants are cached with their expiry and filtered when a session is loaded.
   struct CachedGrants {
     int64_t version = 0;
     std::vector<authz::Grant> grants;
+    std::vector<authz::ObjectGrant> object_grants;
   };
-  std::vector<authz::Grant> grants_for(db::Tx& tx, int64_t org_id, int64_t user_id,
-                                       int64_t version);
+  CachedGrants grants_for(db::Tx& tx, int64_t org_id, int64_t user_id, int64_t version);
   std::shared_mutex grants_mu_;
   std::unordered_map<int64_t, CachedGrants> grants_cache_;
 

@@ -77,24 +77,40 @@ bool may(const Principal& p, std::string_view permission) {
   return false;
 }
 
+Decision decide(const Principal& p, std::string_view permission, const Resource& r) {
+  if (!token_allows(p, permission)) return {};
+  if (p.clearance >= r.classification)
+    for (const Grant& g : p.grants) {
+      if (!permission_matches(g.permission, permission)) continue;
+      // One's own records are always in scope of a permission one holds.
+      if (r.owner_user_id && *r.owner_user_id == p.user_id) return {true, std::nullopt};
+      if (scope_covers(p, g, r)) return {true, std::nullopt};
+    }
+  if (!r.object_type.empty())
+    for (const ObjectGrant& g : p.object_grants)
+      if (g.object_id == r.object_id && g.object_type == r.object_type &&
+          permission_matches(g.permission, permission))
+        return {true, g.id};
+  return {};
+}
+
 bool may(const Principal& p, std::string_view permission, const Resource& r) {
-  if (p.clearance < r.classification) return false;
+  return decide(p, permission, r).allowed;
+}
+
+bool may_list(const Principal& p, std::string_view permission, std::string_view object_type) {
+  if (may(p, permission)) return true;
   if (!token_allows(p, permission)) return false;
-  for (const Grant& g : p.grants) {
-    if (!permission_matches(g.permission, permission)) continue;
-    // One's own records are always in scope of a permission one holds.
-    if (r.owner_user_id && *r.owner_user_id == p.user_id) return true;
-    if (scope_covers(p, g, r)) return true;
-  }
+  for (const ObjectGrant& g : p.object_grants)
+    if (g.object_type == object_type && permission_matches(g.permission, permission)) return true;
   return false;
 }
 
-Filter visible(const Principal& p, std::string_view permission, const Columns& cols) {
+namespace {
+
+// The rows roles admit: scope ∧ clearance ≥ classification.
+Filter visible_by_roles(const Principal& p, std::string_view permission, const Columns& cols) {
   Filter f;
-  if (!token_allows(p, permission)) {
-    f.sql = "1=0";
-    return f;
-  }
   std::vector<std::string> ors;
   auto add = [&](std::string sql) { ors.push_back(std::move(sql)); };
   bool all = false;
@@ -153,6 +169,28 @@ Filter visible(const Principal& p, std::string_view permission, const Columns& c
   } else {
     f.sql = scope_sql;
   }
+  return f;
+}
+
+}  // namespace
+
+Filter visible(const Principal& p, std::string_view permission, const Columns& cols) {
+  if (!token_allows(p, permission)) return {"1=0", {}};
+  Filter f = visible_by_roles(p, permission, cols);
+  if (cols.id.empty() || cols.object_type.empty()) return f;
+  // ∨ the records explicitly granted.
+  std::vector<db::Value> ids;
+  for (const ObjectGrant& g : p.object_grants)
+    if (g.object_type == cols.object_type && permission_matches(g.permission, permission))
+      ids.emplace_back(g.object_id);
+  if (ids.empty()) return f;
+  std::string in = cols.id + " IN (";
+  for (size_t i = 0; i < ids.size(); ++i) in += i ? ", ?" : "?";
+  in += ")";
+  if (f.sql == "1=0") return {in, std::move(ids)};
+  if (f.sql == "1=1") return f;
+  f.sql = "(" + f.sql + " OR " + in + ")";
+  f.params.insert(f.params.end(), ids.begin(), ids.end());
   return f;
 }
 

@@ -121,7 +121,19 @@ const std::vector<Key>& schema() {
         int_key("security.reauth_minutes", &C::security, &C::Security::reauth_minutes, 1, 30));
     v.push_back(
         int_key("security.offboarding_days", &C::security, &C::Security::offboarding_days, 1, 60));
+    v.push_back(
+        int_key("security.grant_max_days", &C::security, &C::Security::grant_max_days, 1, 365));
     v.push_back(int_key("jobs.interval_ms", &C::jobs, &C::Jobs::interval_ms, 1000, 3'600'000));
+    using P = Config::Privacy;
+    v.push_back(int_key("privacy.mobile_keep_start", &C::privacy, &P::mobile_keep_start, 0, 3));
+    v.push_back(int_key("privacy.mobile_keep_end", &C::privacy, &P::mobile_keep_end, 0, 4));
+    v.push_back(int_key("privacy.id_card_keep_start", &C::privacy, &P::id_card_keep_start, 0, 6));
+    v.push_back(int_key("privacy.id_card_keep_end", &C::privacy, &P::id_card_keep_end, 0, 4));
+    v.push_back(int_key("privacy.name_keep_start", &C::privacy, &P::name_keep_start, 0, 1));
+    v.push_back(int_key("privacy.name_keep_end", &C::privacy, &P::name_keep_end, 0, 1));
+    v.push_back(int_key("privacy.email_keep_start", &C::privacy, &P::email_keep_start, 0, 3));
+    v.push_back(int_key("privacy.address_keep_start", &C::privacy, &P::address_keep_start, 0, 12));
+    v.push_back(int_key("privacy.address_keep_end", &C::privacy, &P::address_keep_end, 0, 6));
     v.push_back(bool_key("diagnostics.enabled", &C::diagnostics, &C::Diagnostics::enabled));
     v.push_back(string_key("audit.key_file", &C::audit, &C::Audit::key_file));
     v.push_back(
@@ -226,6 +238,12 @@ void apply_toml(Config& c, const toml::table& table, const std::string& prefix,
 }
 
 void validate(const Config& c) {
+  // A mask must hide something: at most 7 of a mobile number's 11 digits and 10 of an ID-card
+  // number's 18 stay visible (compliance checklist item 31).
+  if (c.privacy.mobile_keep_start + c.privacy.mobile_keep_end > 7)
+    throw ConfigError("config: privacy.mobile_keep_start + privacy.mobile_keep_end: at most 7");
+  if (c.privacy.id_card_keep_start + c.privacy.id_card_keep_end > 10)
+    throw ConfigError("config: privacy.id_card_keep_start + privacy.id_card_keep_end: at most 10");
   if (c.server.tls_enabled && (c.server.tls_cert_file.empty() || c.server.tls_key_file.empty()))
     throw ConfigError(
         "config: server.tls_enabled: needs server.tls_cert_file and server.tls_key_file");

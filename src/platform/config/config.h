@@ -52,10 +52,19 @@ struct Config {
     int session_absolute_hours = 12;
     int reauth_minutes = 5;
     int offboarding_days = 3;  // OA-4: days to process the permission form after a departure
+    int grant_max_days = 90;   // longest explicit access grant (SI-4)
   } security;
   struct Jobs {
     int interval_ms = 60'000;  // how often each background job runs (across all servers)
   } jobs;
+  // Masking of personal fields (privacy/mask.h): characters kept visible at each end.
+  struct Privacy {
+    int mobile_keep_start = 3, mobile_keep_end = 4;    // 138****5678
+    int id_card_keep_start = 6, id_card_keep_end = 4;  // 110101********1234
+    int name_keep_start = 1, name_keep_end = 0;        // 张*
+    int email_keep_start = 1;                          // a***@example.com
+    int address_keep_start = 6, address_keep_end = 0;  // 上海市浦东新******
+  } privacy;
   struct Diagnostics {
     bool enabled = false;  // operator probes under /api/v1/diagnostics
   } diagnostics;

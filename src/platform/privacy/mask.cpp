@@ -19,6 +19,10 @@ std::vector<std::string_view> points(std::string_view s) {
   return out;
 }
 
+std::string keep(std::string_view s, Keep k) {
+  return mask_middle(s, static_cast<size_t>(k.start), static_cast<size_t>(k.end));
+}
+
 }  // namespace
 
 std::string mask_middle(std::string_view s, size_t keep_start, size_t keep_end) {
@@ -37,27 +41,45 @@ std::string mask_middle(std::string_view s, size_t keep_start, size_t keep_end) 
   return out;
 }
 
+std::string Masker::mask(Field field, std::string_view value) const {
+  switch (field) {
+    case Field::mobile:
+      // 13812345678 → 138****5678; shorter numbers keep what they can.
+      return keep(value, rules_.mobile);
+    case Field::id_card:
+      return keep(value, rules_.id_card);
+    case Field::name:
+      return keep(value, rules_.name);
+    case Field::address:
+      return keep(value, rules_.address);
+    case Field::email: {
+      // The local part's length is not revealed: always three stars.
+      auto at = value.find('@');
+      if (at == std::string_view::npos || at == 0) return keep(value, rules_.email);
+      auto local = points(value.substr(0, at));
+      std::string out;
+      const size_t shown = std::min(static_cast<size_t>(rules_.email.start),
+                                    local.size() > 1 ? local.size() - 1 : 0);
+      for (size_t i = 0; i < shown; ++i) out += local[i];
+      out += "***";
+      out.append(value.substr(at));
+      return out;
+    }
+  }
+  return std::string(value.size() ? "*" : "");
+}
+
 std::string mask_mobile(std::string_view mobile) {
-  // 13812345678 → 138****5678; shorter numbers keep what they can.
-  return mask_middle(mobile, 3, 4);
+  return Masker().mobile(mobile);
 }
-
 std::string mask_id_card(std::string_view id) {
-  return mask_middle(id, 6, 4);
+  return Masker().id_card(id);
 }
-
 std::string mask_name(std::string_view name) {
-  auto p = points(name);
-  if (p.empty()) return {};
-  std::string out(p[0]);
-  out.append(p.size() > 1 ? p.size() - 1 : 1, '*');
-  return out;
+  return Masker().name(name);
 }
-
 std::string mask_email(std::string_view email) {
-  auto at = email.find('@');
-  if (at == std::string_view::npos || at == 0) return mask_middle(email, 1, 0);
-  return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
+  return Masker().email(email);
 }
 
 }  // namespace custos::privacy

@@ -356,6 +356,54 @@ BEGIN
   RAISE EXCEPTION 'audit records are append-only';
 END $$;
 )SQL"},
+    // Sensitivity classes (SI-1) as data of each organisation, the default four seeded; the
+    // security administrator edits them (authz/classification.h).
+    Migration{11, "classification_levels", R"SQL(
+CREATE TABLE classification_levels (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  level INTEGER NOT NULL CHECK (level >= 0 AND level < 8),
+  code TEXT NOT NULL,
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  audit_reads INTEGER NOT NULL DEFAULT 0,
+  reason_required INTEGER NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, level)
+);
+INSERT INTO classification_levels
+  (org_id, level, code, name_zh, name_en, audit_reads, reason_required, updated_at) VALUES
+  (1, 0, 'public', '公开', 'Public', 0, 0, 0),
+  (1, 1, 'internal', '内部', 'Internal', 0, 0, 0),
+  (1, 2, 'sensitive', '敏感', 'Sensitive', 1, 0, 0),
+  (1, 3, 'confidential', '机密', 'Confidential', 1, 1, 0);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'iam:classifications:write' FROM roles WHERE org_id = 1 AND code = 'security_admin';
+)SQL"},
+    // Explicit, time-boxed grants of one permission on one record (authz/grants.h).
+    Migration{12, "access_grants", R"SQL(
+CREATE TABLE access_grants (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  permission TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT 'direct',
+  granted_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  revoked_by BIGINT REFERENCES users(id),
+  revoke_reason TEXT
+);
+CREATE INDEX access_grants_org_user ON access_grants (org_id, user_id, revoked_at);
+CREATE INDEX access_grants_org_object ON access_grants (org_id, object_type, object_id);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'iam:grants:read' FROM roles WHERE org_id = 1 AND code = 'security_admin'
+  UNION ALL
+  SELECT 1, id, 'iam:grants:write' FROM roles WHERE org_id = 1 AND code = 'security_admin';
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
