@@ -406,6 +406,25 @@ TEST_P(OrgImport, UsersAreCreatedWithInitialPasswordsThenUnchangedThenUpdated) {
             0);
 }
 
+TEST_P(OrgImport, AnOpenOffboardingCaseKeepsTheDepartment) {
+  // OA-4, IT-2: while a departure or transfer is open its case decides the department; the
+  // importer refuses the move exactly as PATCH /users/{id} does.
+  seed_departments();
+  const std::string header = "工号,用户名,姓名,部门编码";
+  ASSERT_TRUE(run(Register::users, csv({header, "E2,bob,李强,B"}), false).ok());
+  database->write([&](db::Tx& tx) {
+    tx.exec("UPDATE users SET status = 'transferring' WHERE employee_no = 'E2'");
+  });
+  ImportReport r = run(Register::users, csv({header, "E2,bob,李强,A"}), true);
+  EXPECT_EQ(cells_of(r.errors), (Cells{{2, "department_code"}})) << dump(r);
+  ASSERT_NE(find_issue(r, 2, "department_code"), nullptr);
+  EXPECT_EQ(find_issue(r, 2, "department_code")->code, "conflict");
+  // Other fields of that user still change.
+  r = run(Register::users, csv({header, "E2,bob,李强强,B"}), false);
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.updated, 1u);
+}
+
 TEST_P(OrgImport, ScopeLimitsWhereUsersGo) {
   seed_departments();
   const std::string a_path = text("SELECT path FROM departments WHERE code = 'A'");

@@ -628,7 +628,7 @@ enum UserCol { kEmployeeNo, kUsername, kUserName, kDept, kManager, kEmail };
 
 struct DbUser {
   int64_t id = 0;
-  std::string username, name, dept_path;
+  std::string username, name, dept_path, status;
   std::optional<std::string> employee_no, email;
   std::optional<int64_t> department_id, manager_id;
 };
@@ -733,12 +733,13 @@ UserPlan plan_users(db::Tx& tx, const authz::Principal& p, Parsed& in, ImportRep
 
   // 3. The organisation's users and departments.
   std::unordered_map<std::string, int> user_of_no, user_of_username;
-  for (const auto& r : tx.query("SELECT u.id, u.username, u.name, u.employee_no, u.email, "
-                                "u.department_id, u.manager_id, COALESCE(d.path, '') FROM users u "
-                                "LEFT JOIN departments d ON d.id = u.department_id WHERE "
-                                "u.org_id = ? ORDER BY u.id",
-                                {p.org_id})
-                           .rows) {
+  for (const auto& r :
+       tx.query("SELECT u.id, u.username, u.name, u.employee_no, u.email, "
+                "u.department_id, u.manager_id, COALESCE(d.path, ''), u.status "
+                "FROM users u LEFT JOIN departments d ON d.id = u.department_id WHERE "
+                "u.org_id = ? ORDER BY u.id",
+                {p.org_id})
+           .rows) {
     DbUser u;
     u.id = db::as_int(r[0]);
     u.username = db::as_text(r[1]);
@@ -748,6 +749,7 @@ UserPlan plan_users(db::Tx& tx, const authz::Principal& p, Parsed& in, ImportRep
     u.department_id = db::as_opt_int(r[5]);
     u.manager_id = db::as_opt_int(r[6]);
     u.dept_path = db::as_text(r[7]);
+    u.status = db::as_text(r[8]);
     const int idx = static_cast<int>(plan.users.size());
     if (u.employee_no) user_of_no[*u.employee_no] = idx;
     user_of_username[u.username] = idx;
@@ -857,8 +859,11 @@ UserPlan plan_users(db::Tx& tx, const authz::Principal& p, Parsed& in, ImportRep
       else if (!authz::may(p, perm::users_write, user_resource(u)))
         err(i, "employee_no", ErrorCode::forbidden,
             "you may not change the user with this employee number");
-      if (has_dept && !dept_bad[i] && plan.dept[i] != u.department_id && plan.dept[i] &&
-          !authz::may(p, perm::users_write, target_of(plan.dept[i])))
+      if (has_dept && !dept_bad[i] && plan.dept[i] != u.department_id &&
+          department_locked(u.status))
+        err(i, "department_code", ErrorCode::conflict, kDepartmentLockedRule);
+      else if (has_dept && !dept_bad[i] && plan.dept[i] != u.department_id && plan.dept[i] &&
+               !authz::may(p, perm::users_write, target_of(plan.dept[i])))
         err(i, "department_code", ErrorCode::forbidden, "you may not add users to this department");
     }
     if (!lines[i].bad) count(report, std::move(o));

@@ -30,6 +30,13 @@ inline constexpr const char* kKindRule =
     "one of normal, it, president_office, finance, admin_hr (or 普通, 信息管理部, 总裁办, 财务, "
     "行政人事)";
 
+// While a departure or transfer is open, its case decides the user's department (OA-4, IT-2):
+// neither a PATCH nor an import moves the user.
+inline bool department_locked(const std::string& status) {
+  return status == "departing" || status == "transferring";
+}
+inline constexpr const char* kDepartmentLockedRule = "an offboarding case is open for this user";
+
 // The audit helpers every module shares (platform/audit/changes.h).
 using audit::actor_of;
 using audit::Changes;

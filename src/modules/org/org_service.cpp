@@ -485,11 +485,8 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
       after.employee_no = *in.employee_no;
     }
     if (in.department_id) {
-      // While a departure or transfer is open, its case decides the department (OA-4, IT-2).
-      if (*in.department_id != before.department_id &&
-          (before.status == "departing" || before.status == "transferring"))
-        throw Error(ErrorCode::conflict, "body.department_id",
-                    "an offboarding case is open for this user");
+      if (*in.department_id != before.department_id && department_locked(before.status))
+        throw Error(ErrorCode::conflict, "body.department_id", kDepartmentLockedRule);
       if (*in.department_id) {
         auto d = load_department(tx, p.org_id, **in.department_id);
         if (!d || !authz::may(p, perm::users_write, dept_resource(*d)))
