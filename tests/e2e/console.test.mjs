@@ -1,0 +1,410 @@
+// Browser tests of the web console (issue #8): Debian's Chromium driven by playwright-core
+// against a real `custos serve` with a fresh SQLite database. Screenshots of the main pages go
+// to build/screenshots/ on every run.
+//
+//   node --test --test-reporter=spec tests/e2e/   (tests/e2e/run.sh builds the console first)
+//
+// Environment: CUSTOS_BIN (default build/custos), CHROMIUM (default /usr/bin/chromium),
+// E2E_KEEP=1 keeps the server's temp dir (database, server.log).
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startServer } from './lib/server.mjs'
+import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
+import { nextCode, totpAt, markUsed } from './lib/totp.mjs'
+import { launch, Shots, DESKTOP, PHONE } from './lib/browser.mjs'
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
+const staticDir = path.join(repo, 'web', 'dist')
+const shots = new Shots(path.join(repo, 'build', 'screenshots'))
+
+let server, browser, data
+const ctxs = {}
+
+async function newPage(name, viewport = DESKTOP) {
+  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true })
+  ctx.setDefaultTimeout(15000)
+  ctxs[name] = ctx
+  const page = await ctx.newPage()
+  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
+  return page
+}
+
+async function submitLogin(page, username, password) {
+  await page.fill('[data-test=username]', username)
+  await page.fill('[data-test=password]', password)
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
+    page.press('[data-test=password]', 'Enter'), // forms submit on Enter
+  ])
+  return res
+}
+
+async function loginWithTotp(page, username, secret) {
+  await page.goto(`${server.base}/login`)
+  const res = await submitLogin(page, username, PASSWORD)
+  assert.equal(res.status(), 401)
+  await page.waitForSelector('[data-test=totp]')
+  await page.fill('[data-test=totp]', await nextCode(secret))
+  await page.press('[data-test=totp]', 'Enter')
+  await page.waitForURL('**/todo')
+}
+
+async function waitTable(page) {
+  await page.waitForSelector('[data-test=paged-table] .el-table__body')
+  await page.waitForFunction(() => !document.querySelector('[data-test=paged-table] .el-loading-mask:not([style*="display: none"])'))
+}
+
+async function setupData() {
+  const { base, accounts } = server
+  const sys = await activateAdmin(base, accounts.system)
+  const sec = await activateAdmin(base, accounts.security)
+  const dept = async (code, name, parent_id, kind) => (await sys.api.post('/api/v1/departments', { code, name, ...(parent_id ? { parent_id } : {}), ...(kind ? { kind } : {}) })).id
+  const hq = await dept('HQ', '仁和医院')
+  const d = {
+    hq,
+    it: await dept('IT', '信息管理部', hq, 'it'),
+    opd: await dept('OPD', '门诊部', hq),
+    ward: await dept('WARD', '住院部', hq),
+    fin: await dept('FIN', '财务部', hq, 'finance'),
+    po: await dept('PO', '总裁办', hq, 'president_office'),
+  }
+  d.desk = await dept('OPD-DESK', '门诊导诊台', d.opd)
+  d.ward3 = await dept('WARD-3', '住院三病区', d.ward)
+  const users = {}
+  const user = async (username, name, department_id, email, employee_no) => {
+    users[username] = await sys.api.post('/api/v1/users', { username, name, department_id, employee_no, ...(email ? { email } : {}) })
+  }
+  await user('zhaomin', '赵敏', d.desk, 'zhao.min@renhe-hospital.cn', 'RH0101')
+  await user('liqiang', '李强', d.it, 'li.qiang@renhe-hospital.cn', 'RH0201')
+  await user('wangli', '王丽', d.opd, 'wang.li@renhe-hospital.cn', 'RH0102')
+  await user('sunwei', '孙伟', d.ward3, 'sun.wei@renhe-hospital.cn', 'RH0301')
+  await user('zhoujie', '周杰', d.fin, 'zhou.jie@renhe-hospital.cn', 'RH0401')
+  await user('chenfang', '陈芳', d.ward3, 'chen.fang@renhe-hospital.cn', 'RH0302')
+  await user('liuyang', '刘洋', d.it, null, 'RH0202')
+  await user('huangjing', '黄静', d.po, 'huang.jing@renhe-hospital.cn', 'RH0501')
+  await sys.api.post('/api/v1/posts', { code: 'IT-HEAD', name: '信息管理部主任', department_id: d.it, approval_authority: true })
+  await sys.api.post('/api/v1/posts', { code: 'DESK-NURSE', name: '导诊护士', department_id: d.desk, approval_authority: false })
+  // A departure: opens the permission form and alerts the security administrator.
+  await sys.api.post(`/api/v1/users/${users.zhoujie.id}/offboarding`, { kind: 'departure', reason: '合同到期，不再续签' })
+  // The front desk may see personal data in clear, with a reason (a custom role).
+  await sec.api.post('/api/v1/auth/reauth', { password: PASSWORD })
+  const role = await sec.api.post('/api/v1/roles', { code: 'desk_privacy', name: '导诊台隐私查看', scope: 'all', permissions: ['org:users:read', 'org:users:unmask', 'org:departments:read'] })
+  await sec.api.put(`/api/v1/users/${users.zhaomin.id}/roles`, { role_ids: [role.id] })
+  return { sys, sec, depts: d, users }
+}
+
+describe('web console', () => {
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(staticDir, 'index.html')), 'web/dist is missing: run npm run build in web/')
+    server = await startServer({ repo, bin, staticDir, settings: { 'security.lockout_threshold': 3, 'security.reauth_minutes': 1 } })
+    data = await setupData()
+    browser = await launch(repo)
+  })
+
+  after(async () => {
+    for (const c of Object.values(ctxs)) await c.close().catch(() => {})
+    if (browser) await browser.close()
+    if (server) await server.stop()
+    console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`)
+  })
+
+  test('login page is in Chinese by default, English a switch away', async () => {
+    const page = await newPage('anon')
+    await page.goto(`${server.base}/`)
+    await page.waitForURL('**/login')
+    assert.equal(await page.textContent('h2'), '账号登录')
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN')
+    await shots.take(page, 'login')
+    await page.click('[data-test=lang-switch] button, .auth-lang button')
+    await page.click('[data-test=lang-en]')
+    await page.waitForFunction(() => document.querySelector('h2').textContent === 'Sign in')
+    assert.ok(await page.isVisible('text=User name'))
+    await shots.take(page, 'login-en')
+    await page.reload()
+    assert.equal(await page.textContent('h2'), 'Sign in', 'the language choice survives a reload')
+    await page.click('.auth-lang button')
+    await page.click('[data-test=lang-zh-CN]')
+    await page.waitForFunction(() => document.querySelector('h2').textContent === '账号登录')
+    const phone = await ctxs.anon.newPage()
+    await phone.setViewportSize(PHONE)
+    await phone.goto(`${server.base}/login`)
+    await shots.take(phone, 'phone-login')
+    await phone.close()
+  })
+
+  test('repeated wrong passwords show the lockout message', async () => {
+    const page = await newPage('lock')
+    await page.goto(`${server.base}/login`)
+    let text = ''
+    for (let i = 1; i <= 5 && !text.includes('账号已被锁定'); i++) {
+      const res = await submitLogin(page, 'sunwei', `wrong password ${i}`)
+      await page.waitForSelector('[data-test=login-error]')
+      text = await page.textContent('[data-test=login-error]')
+      if (res.status() === 401) assert.match(text, /用户名或密码错误/)
+    }
+    assert.match(text, /连续登录失败次数过多，账号已被锁定/)
+    await shots.take(page, 'login-locked')
+  })
+
+  test('a new user must change the initial password before anything else', async () => {
+    const page = await newPage('desk')
+    await page.goto(`${server.base}/org/users`)
+    await page.waitForURL(/\/login\?redirect=/)
+    const res = await submitLogin(page, 'zhaomin', data.users.zhaomin.initial_password)
+    assert.equal(res.status(), 200)
+    await page.waitForURL('**/setup/password')
+    assert.equal(await page.textContent('h2'), '修改初始密码')
+    // A weak password is refused beside the field, in Chinese.
+    await page.fill('[data-test=old-password]', data.users.zhaomin.initial_password)
+    await page.fill('[data-test=new-password]', 'aaaaaaaaaaaa')
+    await page.fill('[data-test=confirm-password]', 'aaaaaaaaaaaa')
+    await page.press('[data-test=confirm-password]', 'Enter')
+    await page.waitForSelector('.el-form-item__error:has-text("密码不符合安全策略")')
+    await shots.take(page, 'setup-password')
+    await page.fill('[data-test=new-password]', PASSWORD)
+    await page.fill('[data-test=confirm-password]', PASSWORD)
+    await page.press('[data-test=confirm-password]', 'Enter')
+    await page.waitForURL('**/todo')
+    data.deskLoginAt = Date.now()
+    assert.equal(await page.textContent('.page-title'), '待办中心')
+    // The menu offers only what the account may use.
+    const menu = await page.textContent('.side-menu')
+    assert.ok(menu.includes('用户管理'))
+    assert.ok(!menu.includes('审计日志') && !menu.includes('角色与权限') && !menu.includes('在线会话'), menu)
+    assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k !== 'custos.locale').length), 0, 'nothing but the language in localStorage')
+  })
+
+  test('an administrator signs in with the TOTP step', async () => {
+    const page = await newPage('sys')
+    await page.goto(`${server.base}/login`)
+    const res = await submitLogin(page, 'sysadmin', PASSWORD)
+    assert.equal(res.status(), 401)
+    await page.waitForSelector('[data-test=totp]')
+    assert.equal(await page.textContent('h2'), '双因素认证')
+    await shots.take(page, 'login-totp')
+    await page.fill('[data-test=totp]', '000000')
+    await page.press('[data-test=totp]', 'Enter')
+    await page.waitForSelector('.el-form-item__error:has-text("动态验证码错误")')
+    await page.fill('[data-test=totp]', await nextCode(data.sys.secret))
+    await page.press('[data-test=totp]', 'Enter')
+    await page.waitForURL('**/todo')
+    assert.ok(await page.isVisible('[data-test=todo-card-approvals]'))
+    assert.ok(await page.isVisible('[data-test=approvals-empty]'))
+    await shots.take(page, 'todo')
+    await page.click('[data-test=menu-dashboard]')
+    await page.waitForSelector('[data-test=chart-users] canvas')
+    assert.equal(await page.locator('[data-test=chart-logins]').count(), 0, 'no login chart without the login log permission')
+  })
+
+  test('the department tree and the user list with a filter', async () => {
+    const page = ctxs.sys.pages()[0]
+    await page.click('[data-test=menu-departments]')
+    await page.waitForSelector('[data-test=dept-tree] >> text=门诊导诊台')
+    for (const name of ['仁和医院', '信息管理部', '门诊部', '住院三病区']) assert.ok(await page.isVisible(`[data-test=dept-tree] >> text=${name}`), name)
+    await page.click('[data-test=dept-tree] >> text=门诊部')
+    await page.waitForSelector('[data-test=dept-detail] >> text=OPD')
+    await waitTable(page)
+    await shots.take(page, 'departments')
+
+    await page.click('[data-test=menu-users]')
+    await waitTable(page)
+    assert.equal(await page.textContent('[data-test=pager-total]'), '共 11 条')
+    await shots.take(page, 'users')
+    await page.fill('[data-test=user-q]', '李强')
+    await Promise.all([page.waitForResponse((r) => r.url().includes('/api/v1/users?') && r.url().includes('q=')), page.press('[data-test=user-q]', 'Enter')])
+    await waitTable(page)
+    assert.equal(await page.textContent('[data-test=pager-total]'), '共 1 条')
+    const rows = await page.locator('[data-test=paged-table] .el-table__body tr').allTextContents()
+    assert.equal(rows.length, 1)
+    assert.match(rows[0], /李强.*liqiang/)
+    assert.match(rows[0], /\*/, 'the e-mail is masked in the list')
+    assert.ok(!rows[0].includes('li.qiang@'), 'no clear e-mail in the list')
+
+    await page.goto(`${server.base}/org/users?department_id=${data.depts.ward3}`)
+    await waitTable(page)
+    assert.equal(await page.textContent('[data-test=pager-total]'), '共 2 条')
+
+    // The system administrator may not unmask: the action is not offered.
+    await page.goto(`${server.base}/org/users/${data.users.liqiang.id}`)
+    await page.waitForSelector('[data-test=masked-value]')
+    assert.equal(await page.locator('[data-test=unmask]').count(), 0)
+    await shots.take(page, 'user-detail')
+
+    await page.click('[data-test=menu-posts]')
+    await waitTable(page)
+    await shots.take(page, 'posts')
+    await page.click('[data-test=menu-offboarding]')
+    await waitTable(page)
+    assert.ok(await page.isVisible('[data-test=paged-table] >> text=周杰'))
+    await shots.take(page, 'offboarding')
+
+    await page.click('[data-test=menu-import]')
+    const csv = '编码,名称,上级编码\nER,急诊科,HQ\nER,急诊科（重复）,HQ\nbad code!,坏编码,\nICU,重症医学科,NOPE\n'
+    await page.setInputFiles('[data-test=import-file]', { name: 'departments.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+    await page.click('[data-test=import-dry-run]')
+    await page.waitForSelector('[data-test=import-report]')
+    await shots.take(page, 'import-report', { fullPage: true })
+  })
+
+  test('a masked e-mail is shown in clear after a reason and a password confirmation', async () => {
+    // Logging in counts as a fresh password confirmation for security.reauth_minutes (1 here):
+    // wait until it has passed so the console has to ask again.
+    const wait = data.deskLoginAt + 62000 - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    const page = ctxs.desk.pages()[0]
+    await page.click('[data-test=menu-users]')
+    await waitTable(page)
+    await page.fill('[data-test=user-q]', '李强')
+    await page.press('[data-test=user-q]', 'Enter')
+    await page.waitForFunction(() => document.querySelector('[data-test=pager-total]')?.textContent === '共 1 条')
+    await page.click('[data-test=paged-table] >> text=李强')
+    await page.waitForSelector('[data-test=masked-value]')
+    const masked = await page.textContent('[data-test=masked-value]')
+    assert.match(masked, /\*/)
+    assert.ok(!masked.includes('li.qiang@'))
+    await page.click('[data-test=unmask]')
+    await page.waitForSelector('[data-test=unmask-reason]')
+    await page.click('[data-test=unmask-submit]')
+    await page.waitForSelector('.el-form-item__error:has-text("请填写查看事由")')
+    await page.fill('[data-test=unmask-reason]', '核对信息管理部报修联系人')
+    await page.click('[data-test=unmask-submit]')
+    await page.waitForSelector('[data-test=reauth-password]')
+    await shots.take(page, 'unmask-reauth')
+    await page.fill('[data-test=reauth-password]', PASSWORD)
+    await page.press('[data-test=reauth-password]', 'Enter')
+    await page.waitForFunction(() => document.querySelector('[data-test=masked-value]')?.textContent === 'li.qiang@renhe-hospital.cn')
+    await shots.take(page, 'user-unmasked')
+    // Leaving the page forgets the clear value.
+    await page.goBack()
+    await page.goForward()
+    await page.waitForSelector('[data-test=masked-value]')
+    assert.match(await page.textContent('[data-test=masked-value]'), /\*/)
+  })
+
+  test('the security administrator sees alerts, sessions, roles and the login log', async () => {
+    const page = await newPage('sec')
+    await loginWithTotp(page, 'secadmin', data.sec.secret)
+    await page.waitForSelector('[data-test=alerts-table] >> text=周杰')
+    await shots.take(page, 'todo-alerts')
+    await page.click('[data-test=menu-sessions]')
+    await waitTable(page)
+    assert.ok((await page.locator('[data-test=session-revoke]').count()) >= 3)
+    await shots.take(page, 'sessions')
+    await page.click('[data-test=menu-roles]')
+    await waitTable(page)
+    assert.ok(await page.isVisible('[data-test=paged-table] >> text=导诊台隐私查看'))
+    await shots.take(page, 'roles')
+    await page.click('[data-test=menu-login-log]')
+    await waitTable(page)
+    assert.ok(await page.isVisible('[data-test=paged-table] >> text=sunwei'))
+    await shots.take(page, 'login-log')
+    await page.click('[data-test=menu-dashboard]')
+    await page.waitForSelector('[data-test=chart-logins] canvas')
+    await shots.take(page, 'dashboard')
+    await page.goto(`${server.base}/org/users/${data.users.zhaomin.id}`)
+    await page.waitForSelector('[data-test=user-access] >> text=导诊台隐私查看')
+    assert.ok(await page.isVisible('[data-test=edit-roles]'))
+    assert.ok(await page.isVisible('[data-test=edit-clearance]'))
+    await shots.take(page, 'user-access')
+  })
+
+  test('the auditor sets up the account in the console, sees the actions and verifies the trail', async () => {
+    const page = await newPage('aud')
+    const account = server.accounts.audit
+    await page.goto(`${server.base}/login`)
+    await submitLogin(page, account.username, account.password)
+    await page.waitForURL('**/setup/password')
+    await page.fill('[data-test=old-password]', account.password)
+    await page.fill('[data-test=new-password]', PASSWORD)
+    await page.fill('[data-test=confirm-password]', PASSWORD)
+    await page.click('[data-test=password-submit]')
+    await page.waitForURL('**/setup/totp')
+    await page.waitForSelector('[data-test=totp-qr]')
+    const secret = (await page.textContent('[data-test=totp-secret]')).replace(/\s/g, '')
+    assert.match(secret, /^[A-Z2-7]{16,}$/)
+    await shots.take(page, 'setup-totp')
+    const step = Math.floor(Date.now() / 1000 / 30)
+    await page.fill('[data-test=totp-code]', totpAt(secret, step))
+    markUsed(secret, step)
+    await page.press('[data-test=totp-code]', 'Enter')
+    await page.waitForURL('**/todo')
+
+    // Pages the auditor may not open are neither offered nor shown.
+    const menu = await page.textContent('.side-menu')
+    assert.ok(menu.includes('审计日志') && !menu.includes('用户管理'), menu)
+    await page.goto(`${server.base}/org/users`)
+    await page.waitForSelector('text=无权访问')
+
+    await page.goto(`${server.base}/audit/events`)
+    await waitTable(page)
+    const body = await page.textContent('[data-test=paged-table]')
+    for (const action of ['org.user.unmask', 'auth.totp.confirm', 'auth.password.change']) assert.ok(body.includes(action), action)
+    assert.ok(body.includes('查看个人信息明文'))
+    await page.click('[data-test=audit-verify]')
+    await page.waitForSelector('[data-test=verify-result]')
+    assert.match(await page.textContent('[data-test=verify-result]'), /审计日志完整：已校验 \d+ 条记录/)
+    await shots.take(page, 'audit')
+    await page.click('[data-test=audit-export]')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-csv]')])
+    assert.match(download.suggestedFilename(), /\.csv$/)
+    const csv = fs.readFileSync(await download.path(), 'utf8')
+    assert.ok(csv.includes('org.user.unmask'))
+  })
+
+  test('English throughout, the API refusal in English, and logout clears the client', async () => {
+    const page = ctxs.sys.pages()[0]
+    await page.goto(`${server.base}/org/departments`)
+    await page.click('.header-right [data-test=lang-switch] button, .header-right .lang-button')
+    await page.click('[data-test=lang-en]')
+    await page.waitForSelector('.page-title:has-text("Departments")')
+    const menu = await page.textContent('.side-menu')
+    assert.ok(menu.includes('Organisation') && menu.includes('Users'), menu)
+    // A duplicate code: the API's 409 conflict, shown in English.
+    await page.click('[data-test=dept-create]')
+    await page.fill('[data-test=dept-code]', 'OPD')
+    await page.fill('[data-test=dept-name]', 'Outpatients again')
+    const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/v1/departments') && r.request().method() === 'POST'), page.click('[data-test=dept-save]')])
+    assert.equal(res.status(), 409)
+    assert.equal(res.request().headers()['accept-language'], 'en')
+    await page.waitForSelector('[data-test=problem] >> text=The request conflicts with existing data')
+    await shots.take(page, 'departments-en-error')
+    await page.keyboard.press('Escape')
+    await page.click('[data-test=menu-users]')
+    await waitTable(page)
+    await shots.take(page, 'users-en')
+    await page.setViewportSize(PHONE)
+    await page.waitForTimeout(200)
+    await shots.take(page, 'phone-users-en')
+    await page.click('[data-test=menu-toggle]')
+    await page.waitForSelector('.menu-drawer .side-menu')
+    await shots.take(page, 'phone-menu-en')
+    await page.keyboard.press('Escape')
+    await page.setViewportSize(DESKTOP)
+
+    await page.click('[data-test=user-menu] button, .user-button')
+    await page.click('[data-test=logout]')
+    await page.waitForURL('**/login')
+    assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('custos'))), [], 'the CSRF token is gone from sessionStorage')
+    const cookies = await ctxs.sys.cookies()
+    assert.ok(!cookies.some((c) => c.name === 'custos_session' && c.value), 'the session cookie is gone')
+    await page.goto(`${server.base}/org/users`)
+    await page.waitForURL(/\/login\?redirect=/)
+    await page.click('.auth-lang button')
+    await page.click('[data-test=lang-zh-CN]')
+  })
+
+  test('phone width: the to-do centre and the user list', async () => {
+    const page = ctxs.desk.pages()[0]
+    await page.setViewportSize(PHONE)
+    await page.goto(`${server.base}/todo`)
+    await page.waitForSelector('.page-title')
+    await shots.take(page, 'phone-todo')
+    await page.goto(`${server.base}/org/users`)
+    await waitTable(page)
+    await shots.take(page, 'phone-users')
+  })
+})

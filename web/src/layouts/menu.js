@@ -1,0 +1,28 @@
+// Sidebar areas, in order. A page joins an area through `meta.area` in src/router/index.js.
+// Areas of modules whose API has not landed yet are listed with `planned: true` and stay hidden
+// until a page of theirs exists.
+import { pages } from '@/router'
+
+export const areas = [
+  { key: 'work', title: 'menu.areaWork', icon: 'House' },
+  { key: 'registry', title: 'menu.areaRegistry', icon: 'Files', planned: true },
+  { key: 'assets', title: 'menu.areaAssets', icon: 'Cpu', planned: true },
+  { key: 'approvals', title: 'menu.areaApprovals', icon: 'Stamp', planned: true },
+  { key: 'org', title: 'menu.areaOrg', icon: 'OfficeBuilding' },
+  { key: 'access', title: 'menu.areaAccess', icon: 'Lock' },
+  { key: 'audit', title: 'menu.areaAudit', icon: 'DocumentChecked' },
+]
+
+/** The menu the user may use: areas with at least one page they may open. */
+export function menuFor(can) {
+  return areas
+    .map((a) => ({
+      ...a,
+      items: pages.filter((p) => p.meta.area === a.key && !p.meta.hidden && (!p.meta.perm || can(p.meta.perm))),
+    }))
+    .filter((a) => a.items.length > 0)
+}
+
+export function areaOf(key) {
+  return areas.find((a) => a.key === key)
+}

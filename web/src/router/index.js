@@ -1,0 +1,83 @@
+// Routes. A page is one entry in `pages` (below): its path, its view, the translation key of its
+// title, the permission(s) it needs (any of them), and the menu area it belongs to. The sidebar
+// (src/layouts/menu.js) is built from the same list, so a page the user may not open is not
+// offered.
+import { createRouter, createWebHistory } from 'vue-router'
+import { useAuthStore } from '@/stores/auth'
+import MainLayout from '@/layouts/MainLayout.vue'
+import AuthLayout from '@/layouts/AuthLayout.vue'
+
+export const pages = [
+  { path: '/todo', name: 'todo', component: () => import('@/views/todo/TodoView.vue'), meta: { title: 'menu.todo', area: 'work', icon: 'Bell' } },
+  { path: '/dashboard', name: 'dashboard', component: () => import('@/views/dashboard/DashboardView.vue'), meta: { title: 'menu.dashboard', area: 'work', icon: 'DataAnalysis' } },
+
+  { path: '/org/departments', name: 'departments', component: () => import('@/views/org/DepartmentsView.vue'), meta: { title: 'menu.departments', area: 'org', icon: 'OfficeBuilding', perm: 'org:departments:read' } },
+  { path: '/org/users', name: 'users', component: () => import('@/views/org/UsersView.vue'), meta: { title: 'menu.users', area: 'org', icon: 'User', perm: 'org:users:read' } },
+  { path: '/org/users/:id', name: 'user-detail', component: () => import('@/views/org/UserDetailView.vue'), meta: { title: 'user.detailTitle', area: 'org', perm: 'org:users:read', parent: 'users', hidden: true } },
+  { path: '/org/posts', name: 'posts', component: () => import('@/views/org/PostsView.vue'), meta: { title: 'menu.posts', area: 'org', icon: 'Postcard', perm: 'org:posts:read' } },
+  { path: '/org/offboarding', name: 'offboarding', component: () => import('@/views/org/OffboardingView.vue'), meta: { title: 'menu.offboarding', area: 'org', icon: 'Switch', perm: 'org:users:read' } },
+  { path: '/org/import', name: 'import', component: () => import('@/views/org/ImportView.vue'), meta: { title: 'menu.import', area: 'org', icon: 'Upload', perm: ['org:departments:write', 'org:users:write'] } },
+
+  { path: '/access/roles', name: 'roles', component: () => import('@/views/access/RolesView.vue'), meta: { title: 'menu.roles', area: 'access', icon: 'Key', perm: 'iam:roles:read' } },
+  { path: '/access/sessions', name: 'sessions', component: () => import('@/views/access/SessionsView.vue'), meta: { title: 'menu.sessions', area: 'access', icon: 'Monitor', perm: 'iam:sessions:read' } },
+  { path: '/access/login-log', name: 'login-log', component: () => import('@/views/access/LoginLogView.vue'), meta: { title: 'menu.loginLog', area: 'access', icon: 'Tickets', perm: ['iam:sessions:read', 'audit:events:read'] } },
+
+  { path: '/audit/events', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: 'menu.audit', area: 'audit', icon: 'DocumentChecked', perm: 'audit:events:read' } },
+
+  { path: '/account/password', name: 'account-password', component: () => import('@/views/account/AccountView.vue'), meta: { title: 'account.title', area: 'account', hidden: true } },
+]
+
+const routes = [
+  {
+    path: '/login',
+    component: AuthLayout,
+    children: [{ path: '', name: 'login', component: () => import('@/views/auth/LoginView.vue'), meta: { public: true, title: 'login.title' } }],
+  },
+  {
+    path: '/setup',
+    component: AuthLayout,
+    children: [
+      { path: 'password', name: 'setup-password', component: () => import('@/views/auth/ChangePasswordView.vue'), meta: { step: 'password', title: 'setupPassword.title' } },
+      { path: 'totp', name: 'setup-totp', component: () => import('@/views/auth/TotpEnrollView.vue'), meta: { step: 'totp', title: 'totp.title' } },
+    ],
+  },
+  {
+    path: '/',
+    component: MainLayout,
+    children: [
+      { path: '', redirect: '/todo' },
+      ...pages,
+      { path: ':rest(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: 'notFound.title' } },
+    ],
+  },
+]
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore()
+  if (!auth.loaded) {
+    try {
+      await auth.loadMe()
+    } catch {
+      // The API is unreachable: let public pages and the layout's error panel speak.
+    }
+  }
+  if (to.meta.public) {
+    if (auth.isAuthenticated && !auth.pendingStep) return { path: '/todo' }
+    return true
+  }
+  if (!auth.isAuthenticated) {
+    return { name: 'login', query: to.fullPath && to.fullPath !== '/' && to.fullPath !== '/todo' ? { redirect: to.fullPath } : {} }
+  }
+  const step = auth.pendingStep
+  if (step === 'password' && to.name !== 'setup-password') return { name: 'setup-password' }
+  if (step === 'totp' && to.name !== 'setup-totp') return { name: 'setup-totp' }
+  if (!step && to.meta.step) return { path: '/todo' }
+  if (to.meta.perm && !auth.can(to.meta.perm)) return { name: 'not-found', params: { rest: to.path.split('/').filter(Boolean) }, query: { forbidden: '1' } }
+  return true
+})

@@ -1,0 +1,18 @@
+// Permissions the server checks today (module:resource:action), for the role editor. Their
+// names are translations (perm.<module>.<resource>.<action>); a permission the catalogue does not
+// know yet can still be typed in. Add a module's permissions here when its API lands.
+export const PERMISSIONS = [
+  'org:departments:read', 'org:departments:write',
+  'org:users:read', 'org:users:write', 'org:users:unmask',
+  'org:posts:read', 'org:posts:write',
+  'iam:roles:read', 'iam:roles:write', 'iam:user_roles:write', 'iam:clearances:write',
+  'iam:sessions:read', 'iam:sessions:revoke',
+  'audit:events:read', 'audit:events:verify', 'audit:events:purge',
+  'system:config:read',
+]
+
+export const SCOPES = ['all', 'department_tree', 'department', 'custom', 'own']
+
+export function permKey(p) {
+  return `perm.${p.replace(/\*/g, 'any').split(':').join('.')}`
+}
