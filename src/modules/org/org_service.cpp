@@ -70,16 +70,13 @@ User user_from(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
   u.version = db::as_int(r[12]);
   u.created_at = db::as_int(r[13]);
   u.updated_at = db::as_int(r[14]);
+  // Roles and posts in one statement (a user GET is on the hot path).
   for (const auto& row :
-       tx.query("SELECT role_id FROM user_roles WHERE org_id = ? AND user_id = ? ORDER BY role_id",
-                {org_id, u.id})
+       tx.query("SELECT 0, role_id FROM user_roles WHERE org_id = ? AND user_id = ? UNION ALL "
+                "SELECT 1, post_id FROM user_posts WHERE org_id = ? AND user_id = ? ORDER BY 1, 2",
+                {org_id, u.id, org_id, u.id})
            .rows)
-    u.role_ids.push_back(db::as_int(row[0]));
-  for (const auto& row :
-       tx.query("SELECT post_id FROM user_posts WHERE org_id = ? AND user_id = ? ORDER BY post_id",
-                {org_id, u.id})
-           .rows)
-    u.post_ids.push_back(db::as_int(row[0]));
+    (db::as_int(row[0]) == 0 ? u.role_ids : u.post_ids).push_back(db::as_int(row[1]));
   return u;
 }
 
@@ -109,10 +106,10 @@ std::optional<Department> load_department(db::Tx& tx, int64_t org_id, int64_t id
 }
 
 std::optional<std::vector<db::Value>> load_user_row(db::Tx& tx, int64_t org_id, int64_t id) {
-  return tx.one(std::string("SELECT ") + kUserColumns +
-                    " FROM users u LEFT JOIN departments d ON d.id = u.department_id "
-                    "WHERE u.org_id = ? AND u.id = ?",
-                {org_id, id});
+  static const std::string sql = std::string("SELECT ") + kUserColumns +
+                                 " FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+                                 "WHERE u.org_id = ? AND u.id = ?";
+  return tx.one(sql, {org_id, id});
 }
 
 void require(bool allowed) {

@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "platform/storage/sql_map.h"
+
 namespace custos::db {
 namespace {
 
@@ -359,7 +361,7 @@ struct Prepared {
 struct Conn {
   PGconn* pg = nullptr;
   // Statements prepared on this session, keyed by the SQL as the caller wrote it.
-  std::unordered_map<std::string, Prepared> statements;
+  SqlMap<Prepared> statements;
   uint64_t next_statement = 0;
 
   Conn() = default;
@@ -407,7 +409,9 @@ class PgTx final : public Tx {
       // 0A000 "cached plan must not change result type" (the table changed shape) and 26000
       // (the statement was deallocated behind our back) both mean: prepare afresh next time.
       const std::string_view state = field(r.get(), PG_DIAG_SQLSTATE);
-      if (state == "0A000" || state == "26000") conn_.statements.erase(std::string(sql));
+      if (state == "0A000" || state == "26000")
+        if (auto it = conn_.statements.find(sql); it != conn_.statements.end())
+          conn_.statements.erase(it);
       throw_error(conn_.pg, r.get(), redactor_);
     }
     return to_result(r.get());
@@ -421,8 +425,7 @@ class PgTx final : public Tx {
 
  private:
   const Prepared& prepare(std::string_view sql) {
-    std::string key(sql);
-    if (auto it = conn_.statements.find(key); it != conn_.statements.end()) return it->second;
+    if (auto it = conn_.statements.find(sql); it != conn_.statements.end()) return it->second;
     if (conn_.statements.size() >= kMaxCachedStatements) {
       exec_simple(conn_, "DEALLOCATE ALL", redactor_);
       conn_.statements.clear();
@@ -431,7 +434,7 @@ class PgTx final : public Tx {
     Prepared p{"custos_" + std::to_string(++conn_.next_statement), t.params};
     PgResult r(PQprepare(conn_.pg, p.name.c_str(), t.sql.c_str(), t.params, nullptr));
     if (!succeeded(r.get())) throw_error(conn_.pg, r.get(), redactor_);
-    return conn_.statements.emplace(std::move(key), std::move(p)).first->second;
+    return conn_.statements.emplace(std::string(sql), std::move(p)).first->second;
   }
 
   Conn& conn_;

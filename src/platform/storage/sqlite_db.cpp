@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "platform/storage/db.h"
+#include "platform/storage/sql_map.h"
 
 namespace custos::db {
 namespace {
@@ -130,7 +131,7 @@ class Connection final : public Tx {
 
  private:
   sqlite3_stmt* prepare(std::string_view sql) {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
@@ -180,7 +181,7 @@ class Connection final : public Tx {
   }
 
   sqlite3* h_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  SqlMap<sqlite3_stmt*> cache_;
 };
 
 class SqliteDb final : public Db {
