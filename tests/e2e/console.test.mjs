@@ -53,9 +53,9 @@ async function loginWithTotp(page, username, secret) {
   await page.waitForURL('**/todo')
 }
 
+// A list has answered (PagedTable sets data-state="ready" once its request is done).
 async function waitTable(page) {
-  await page.waitForSelector('[data-test=paged-table] .el-table__body')
-  await page.waitForFunction(() => !document.querySelector('[data-test=paged-table] .el-loading-mask:not([style*="display: none"])'))
+  await page.waitForSelector('[data-test=paged-card][data-state=ready] [data-test=paged-table] .el-table__body')
 }
 
 async function setupData() {
