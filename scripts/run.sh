@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data
+# The console: rebuilt when its sources are newer than web/dist.
+bash web/build.sh
 DB="${CUSTOS_DATABASE:-sqlite://./data/custos.db}"
 ./build/custos migrate --database "$DB"
 # First run: create the three administrators and show their one-time passwords (kept in

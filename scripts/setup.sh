@@ -2,6 +2,7 @@
 # Installs what the build, the tests and `make run` need on Debian 12. Idempotent: it
 # only calls apt-get when a package is missing. Run as root (or with sudo available).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -14,7 +15,14 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev
   python3 python3-pytest
   wrk curl
+  fonts-noto-cjk
 )
+# The console's browser tests drive Debian's Chromium (never a downloaded browser); the CJK font
+# makes Chinese render in it (and in the screenshots).
+command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium)
+# Node.js and npm build the console (web/); only installed when the machine has none.
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -29,4 +37,10 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The console's npm packages (web/package-lock.json), when missing or older than the lockfile.
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+  echo "setup: npm ci in web/"
+  (cd web && npm ci --no-audit --no-fund && touch node_modules)
 fi

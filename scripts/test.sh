@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: everything, from a clean clone. Builds the release tree, starts a throwaway
-# PostgreSQL 15 cluster, runs the unit and black-box suites on SQLite and PostgreSQL, then the
-# ASan/UBSan build of the same suites, then a bounded libFuzzer run.
+# PostgreSQL 15 cluster, runs the unit and black-box suites on SQLite and PostgreSQL, the
+# console's browser tests (Chromium), then the ASan/UBSan build of the same suites, then a
+# bounded libFuzzer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +28,13 @@ echo "PostgreSQL at $TEST_PG_URL"
 step "unit and API tests (SQLite and PostgreSQL)"
 set +e
 ctest --test-dir build --output-on-failure
+rc=$?
+set -e
+record $rc
+
+step "browser tests (Chromium)"
+set +e
+CUSTOS_BIN="$ROOT/build/custos" bash tests/e2e/run.sh
 rc=$?
 set -e
 record $rc
