@@ -48,6 +48,7 @@ function importType(file) {
 }
 
 export const accessApi = {
+  classifications: () => http.get(`${V}/classifications`),
   roles: () => http.get(`${V}/roles`),
   role: (id) => http.get(`${V}/roles/${id}`),
   createRole: (body) => http.post(`${V}/roles`, body),

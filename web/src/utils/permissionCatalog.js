@@ -6,7 +6,7 @@ export const PERMISSIONS = [
   'org:users:read', 'org:users:write', 'org:users:unmask',
   'org:posts:read', 'org:posts:write',
   'iam:roles:read', 'iam:roles:write', 'iam:user_roles:write', 'iam:clearances:write',
-  'iam:sessions:read', 'iam:sessions:revoke',
+  'iam:sessions:read', 'iam:sessions:revoke', 'iam:classifications:write',
   'audit:events:read', 'audit:events:verify', 'audit:events:purge',
   'system:config:read',
 ]

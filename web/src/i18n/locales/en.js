@@ -37,7 +37,7 @@ export default {
     loading: 'Loading…', noData: 'No data', refresh: 'Refresh', reset: 'Reset', retry: 'Retry', save: 'Save', saved: 'Saved',
     search: 'Search', status: 'Status', view: 'View', from: 'From', to: 'To', rangeTo: 'to',
     total: '{n} in total', pageOf: 'Page {page} of {pages}', perPage: '{n} / page', pageSize: 'Page size', prevPage: 'Previous page', nextPage: 'Next page',
-    userRef: 'User #{id}', roleRef: 'Role #{id}', hiddenRef: '#{id} (not visible to you)',
+    userRef: 'User #{id}', levelRef: 'Level {level}', roleRef: 'Role #{id}', hiddenRef: '#{id} (not visible to you)',
   },
   validation: {
     required: 'This field is required',
@@ -160,6 +160,7 @@ export default {
       roles: { read: 'Read roles', write: 'Maintain roles' },
       user_roles: { write: 'Assign roles' },
       clearances: { write: 'Change clearances' },
+      classifications: { write: 'Maintain sensitivity classes' },
       sessions: { read: 'See online sessions', revoke: 'Force logout' },
     },
     audit: { events: { read: 'Read the audit trail', verify: 'Verify the audit trail', purge: 'Purge expired audit records' } },

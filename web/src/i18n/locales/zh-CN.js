@@ -38,7 +38,7 @@ export default {
     loading: '加载中…', noData: '暂无数据', refresh: '刷新', reset: '重置', retry: '重试', save: '保存', saved: '已保存',
     search: '查询', status: '状态', view: '查看', from: '开始日期', to: '结束日期', rangeTo: '至',
     total: '共 {n} 条', pageOf: '第 {page} / {pages} 页', perPage: '{n} 条/页', pageSize: '每页条数', prevPage: '上一页', nextPage: '下一页',
-    userRef: '用户 #{id}', roleRef: '角色 #{id}', hiddenRef: '#{id}（无权查看）',
+    userRef: '用户 #{id}', levelRef: '级别 {level}', roleRef: '角色 #{id}', hiddenRef: '#{id}（无权查看）',
   },
   validation: {
     required: '此项为必填项',
@@ -161,6 +161,7 @@ export default {
       roles: { read: '查看角色', write: '维护角色' },
       user_roles: { write: '分配用户角色' },
       clearances: { write: '调整用户密级' },
+      classifications: { write: '维护密级定义' },
       sessions: { read: '查看在线会话', revoke: '强制下线' },
     },
     audit: { events: { read: '查看审计日志', verify: '校验审计日志', purge: '清理过期审计日志' } },
