@@ -14,7 +14,9 @@
 #include "http/static_files.h"
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
+#include "platform/audit/audit.h"
 #include "platform/audit/checkpoint.h"
+#include "platform/audit/configuration.h"
 #include "platform/audit/verify.h"
 #include "platform/authn/auth_service.h"
 #include "platform/clock.h"
@@ -65,6 +67,22 @@ db::Options db_options(const Config& c) {
   return o;
 }
 
+// Opens the database, brings the schema up to date and gives chains that have not begun the
+// configured suite's hash (intl: SHA-256, gm: SM3). Every command that writes goes through here.
+std::unique_ptr<db::Db> open_migrated(const Config& config, db::MigrateReport* report = nullptr) {
+  auto database = db::open(db_options(config));
+  auto r = db::migrate(*database);
+  if (report) *report = r;
+  const auto alg = config.audit.suite == "gm" ? crypto::Hash::sm3 : crypto::Hash::sha256;
+  for (int64_t org : audit::set_chain_algorithm(*database, alg))
+    std::fprintf(stderr,
+                 "custos: the audit chain of organisation %lld began before audit.suite = %s and "
+                 "keeps its hash; its checkpoints are signed with the %s suite\n",
+                 static_cast<long long>(org), config.audit.suite.c_str(),
+                 config.audit.suite.c_str());
+  return database;
+}
+
 std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);
@@ -76,14 +94,19 @@ std::pair<std::string, uint16_t> split_listen(const std::string& listen) {
 int serve(const Config& config) {
   log::init(config.log);
   log::app().info("custos starting; database {}", redact_url(config.database.url));
-  auto database = db::open(db_options(config));
-  auto report = db::migrate(*database);
+  db::MigrateReport report;
+  auto database = open_migrated(config, &report);
   if (!report.applied.empty())
     log::app().info("schema migrated from version {} to {}", report.from, report.to);
 
   SystemClock clock;
   api::Services services(*database, clock, config, api::security_policy(config));
   jobs::JobRunner job_runner(*database, clock);
+  // A configuration that differs from the last start's is an audit record.
+  const auto changed =
+      audit::record_configuration(*database, describe(config), job_runner.holder(), clock.now_ms());
+  if (!changed.empty())
+    log::app().info("configuration recorded in the audit trail ({} keys changed)", changed.size());
   services.register_jobs(job_runner);
   // Signed checkpoints of the audit chain: every audit.checkpoint_every records or
   // audit.checkpoint_seconds, checked every few seconds by whichever server holds the lease.
@@ -138,8 +161,8 @@ int serve(const Config& config) {
 }
 
 int migrate_cmd(const Config& config) {
-  auto database = db::open(db_options(config));
-  auto report = db::migrate(*database);
+  db::MigrateReport report;
+  auto database = open_migrated(config, &report);
   std::printf("schema version %d -> %d (%zu applied)\n", report.from, report.to,
               report.applied.size());
   database->close();
@@ -149,8 +172,7 @@ int migrate_cmd(const Config& config) {
 // `custos admin init`: the three separated administrators, each with a one-time password
 // printed once and never stored in clear.
 int admin_init(const Config& config, bool as_json) {
-  auto database = db::open(db_options(config));
-  db::migrate(*database);
+  auto database = open_migrated(config);
   SystemClock clock;
   api::Services services(*database, clock, config, api::security_policy(config));
   std::vector<org::OrgService::InitialAccount> accounts;
@@ -221,8 +243,7 @@ int audit_verify(const Config& config, const std::string& anchor_file) {
 // `custos audit anchor --out FILE`: signs a checkpoint of every head now and writes the latest
 // checkpoints to FILE (keep it away from the database: another host, WORM storage, paper).
 int audit_anchor(const Config& config, const std::string& out_file) {
-  auto database = db::open(db_options(config));
-  db::migrate(*database);
+  auto database = open_migrated(config);
   auto signer = audit::load_signer(config.audit.suite, config.audit.key_file, /*create=*/true);
   SystemClock clock;
   audit::write_checkpoints(*database, *signer, clock.now_ms(), {}, /*force=*/true);

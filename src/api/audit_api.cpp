@@ -5,20 +5,17 @@
 //  * POST /audit/checkpoints      signs checkpoints now and returns them with an anchor file
 // Reading the trail is not audited per row (every read would append to what it reads); export,
 // verify and checkpoint are.
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "api/caller.h"
+#include "api/export.h"
 #include "api/json.h"
 #include "platform/audit/changes.h"
 #include "platform/audit/checkpoint.h"
 #include "platform/audit/purge.h"
 #include "platform/audit/verify.h"
-#include "platform/crypto/crypto.h"
 #include "platform/tabular/tabular.h"
 #include "platform/text/time.h"
 
@@ -194,46 +191,18 @@ void record_action(Deps& deps, const Caller& c, const std::string& action, audit
   });
 }
 
-std::string read_and_remove(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  ::unlink(path.c_str());
-  return s.str();
-}
-
-// NOTE: the HTTP layer has no streaming response body yet, so the file is built in memory
-// (database reads are paged; XLSX rows go through libxlsxwriter's constant-memory temp file).
 Response export_events(Request& req, Deps& deps) {
   Caller c = require(req, deps, kRead);
   require_recent_auth(c, deps);
   const std::string format = req.query_param("format").value_or("csv");
-  if (format != "csv" && format != "xlsx")
-    throw Error(ErrorCode::validation_failed, "query.format", "csv or xlsx");
   Filter f = parse_filter(req, c.principal.org_id);
   const std::string watermark = c.principal.username + " " + text::rfc3339(text::now_ms()) +
                                 " filter: " + (f.text.empty() ? "(none)" : f.text);
-  Response res;
-  size_t rows = 0;
-  if (format == "csv") {
-    tabular::CsvStreamWriter w([&](std::string_view line) { res.body.append(line); });
-    w.header(kExportHeader);
-    rows = for_each_event(deps, f, [&](const std::vector<std::string>& cells) { w.row(cells); });
-    w.watermark(watermark);
-    res.content_type = "text/csv; charset=utf-8";
-  } else {
-    const std::string path = "/tmp/custos-audit-export-" + crypto::hex(crypto::random_bytes(8));
-    tabular::XlsxFileWriter w;
-    w.open(path, "audit", watermark);
-    w.header(kExportHeader);
-    rows = for_each_event(deps, f, [&](const std::vector<std::string>& cells) { w.row(cells); });
-    w.close();
-    res.body = read_and_remove(path);
-    res.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  }
+  Export out(format, "audit", watermark, kExportHeader);
+  for_each_event(deps, f, [&](const std::vector<std::string>& cells) { out.row(cells); });
+  Response res = out.finish("audit-events", "审计记录");
   record_action(deps, c, "audit.export", audit::Outcome::success,
-                {{"format", format}, {"filter", f.text}, {"rows", rows}});
-  res.headers.add("Content-Disposition", "attachment; filename=\"audit-events." + format + "\"");
+                {{"format", format}, {"filter", f.text}, {"rows", out.rows()}});
   return res;
 }
 

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/json.h"
+#include "platform/audit/audit.h"
 #include "platform/text/time.h"
 
 namespace custos::api {
@@ -42,7 +43,15 @@ void register_diagnostics_routes(http::Router& router, Deps& deps) {
               "INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?) "
               "RETURNING id",
               {payload, now});
-          return db::as_int(row->at(0));
+          const int64_t id = db::as_int(row->at(0));
+          // Like every write, with its audit record (the probe has no user: the actor is the
+          // request's address).
+          audit::record(tx, {1, std::nullopt, std::nullopt, req.remote_ip, req.request_id},
+                        {.action = "diagnostic.write",
+                         .object_type = "diagnostic_write",
+                         .object_id = std::to_string(id)},
+                        now);
+          return id;
         });
         boost::json::object o;
         o["id"] = std::to_string(id);

@@ -33,6 +33,7 @@
 #include <cctype>
 
 #include "api/caller.h"
+#include "api/export.h"
 #include "api/json.h"
 #include "modules/org/org_import.h"
 
@@ -44,9 +45,6 @@ using http::Response;
 namespace json = boost::json;
 
 namespace {
-
-constexpr const char* kXlsxType =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 bool upload_type_ok(std::string_view ct) {
   ct = ct.substr(0, ct.find(';'));
@@ -145,36 +143,17 @@ Response run_import(Request& req, Deps& deps, org::Register reg) {
   return r;
 }
 
-// RFC 5987 value-chars: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else percent-encoded.
-std::string rfc5987(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) ||
-        std::string_view("!#$&+-.^_`|~").find(static_cast<char>(ch)) != std::string_view::npos) {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
 Response template_download(Request& req, Deps& deps, org::Register reg) {
   Caller c = authenticate(req, deps);
   if (!authz::may(c.principal, write_permission(reg))) throw Error(ErrorCode::forbidden);
   const tabular::Format format = format_param(req);
   Response r;
   r.status = 200;
-  r.content_type = format == tabular::Format::csv ? "text/csv; charset=utf-8" : kXlsxType;
+  r.content_type = format == tabular::Format::csv ? kCsvType : kXlsxType;
   r.body = org::OrgImporter::template_file(reg, format);
   r.headers.set("Content-Disposition",
-                "attachment; filename=\"" +
-                    org::OrgImporter::template_filename(reg, format, /*ascii=*/true) +
-                    "\"; filename*=UTF-8''" +
-                    rfc5987(org::OrgImporter::template_filename(reg, format, /*ascii=*/false)));
+                attachment(org::OrgImporter::template_filename(reg, format, /*ascii=*/true),
+                           org::OrgImporter::template_filename(reg, format, /*ascii=*/false)));
   return r;
 }
 

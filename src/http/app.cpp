@@ -151,7 +151,7 @@ void App::finish(Request& req, Response& res) noexcept {
       line += R"(","status":)";
       line += std::to_string(res.status);
       line += R"(,"bytes":)";
-      line += std::to_string(res.body.size());
+      line += std::to_string(res.body_size());
       // Milliseconds with microsecond precision, without printf's floating-point path.
       const auto us = static_cast<int64_t>(seconds * 1e6);
       const std::string frac = std::to_string(1000 + us % 1000);

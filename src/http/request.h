@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,7 +65,19 @@ struct Response {
   Headers headers;
   std::string content_type = "application/json";
   std::string body;
+  // A body too big to hold in memory (exports): the server sends this file's content instead of
+  // `body`, and removes the file as soon as it has opened it. Its size is `body_file_size`.
+  std::string body_file;
+  uint64_t body_file_size = 0;
   bool close = false;  // close the connection after writing
+
+  // The response's body comes from a (temporary) file, removed once sent.
+  void send_file(std::string path, uint64_t size) {
+    body.clear();
+    body_file = std::move(path);
+    body_file_size = size;
+  }
+  uint64_t body_size() const { return body_file.empty() ? body.size() : body_file_size; }
 
   static Response json(int status, std::string body) {
     Response r;

@@ -6,6 +6,7 @@
 #include "http/server.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -260,13 +261,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void write(Response res) {
+    if (!res.body_file.empty()) return write_file(std::move(res));
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(res.status), 11);
-    for (const auto& [n, v] : res.headers.items()) out->insert(n, v);
-    if (!res.body.empty() || res.status != 304)
-      out->set(bhttp::field::content_type, res.content_type);
-    const bool keep = keep_alive_ && !res.close && !server_.stopping;
-    out->keep_alive(keep);
+    const bool keep = head_fields(*out, res);
     const size_t n = res.body.size();
     out->body() = std::move(res.body);
     if (res.status == 304 || res.status == 204) {
@@ -277,7 +275,53 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     } else {
       out->prepare_payload();
     }
-    set_deadline(server_.opt.write_timeout);
+    send(out, keep);
+  }
+
+  // A body from a file (a streamed export): Beast reads it in chunks as the socket drains, so
+  // memory stays constant however big the file. The file is unlinked once open.
+  void write_file(Response res) {
+    auto out = std::make_shared<bhttp::response<bhttp::file_body>>(
+        static_cast<bhttp::status>(res.status), 11);
+    beast::error_code ec;
+    out->body().open(res.body_file.c_str(), beast::file_mode::scan, ec);
+    ::unlink(res.body_file.c_str());
+    if (ec) {
+      log::app().error("response file could not be opened: {}", ec.message());
+      Request req;
+      fill_basics(req);
+      keep_alive_ = false;
+      return write(server_.app.refuse(req, ErrorCode::internal_error));
+    }
+    const bool keep = head_fields(*out, res);
+    if (head_) {
+      const auto n = out->body().size();
+      out->body().close();
+      auto empty = std::make_shared<bhttp::response<bhttp::string_body>>(out->result(), 11);
+      head_fields(*empty, res);
+      empty->content_length(n);
+      return send(empty, keep);
+    }
+    out->prepare_payload();
+    // The write deadline grows with the file: a client reading at 1 MiB/s still finishes.
+    send(out, keep, std::chrono::seconds(out->body().size() >> 20));
+  }
+
+  // Status line and headers of `res` on `out`; whether the connection stays open.
+  template <class Message>
+  bool head_fields(Message& out, const Response& res) {
+    for (const auto& [n, v] : res.headers.items()) out.insert(n, v);
+    if (res.body_size() > 0 || res.status != 304)
+      out.set(bhttp::field::content_type, res.content_type);
+    const bool keep = keep_alive_ && !res.close && !server_.stopping;
+    out.keep_alive(keep);
+    return keep;
+  }
+
+  template <class Message>
+  void send(const std::shared_ptr<Message>& out, bool keep,
+            std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+    set_deadline(server_.opt.write_timeout + extra);
     bhttp::async_write(stream_, *out,
                        [self = this->shared_from_this(), out, keep](beast::error_code ec, size_t) {
                          if (ec || !keep) return self->close_now();

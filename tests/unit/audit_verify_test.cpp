@@ -1,13 +1,15 @@
 // Issue #4: the audit verifier against an attacker with database access (MLPS 安全审计 c,
 // 数据完整性 b). Each case writes a trail, tampers with it the way such an attacker would
 // (append-only triggers dropped or disabled first), and checks that the verifier names the
-// organisation, the first bad record and what is wrong. Runs on every engine.
+// organisation, the first bad record and what is wrong. Runs on every engine, with each suite:
+// intl (SHA-256 chain, Ed25519 checkpoints) and gm (SM3 chain, SM2 checkpoints).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "platform/audit/audit.h"
 #include "platform/audit/checkpoint.h"
@@ -22,15 +24,17 @@ namespace {
 constexpr int64_t kN = 50;
 constexpr int64_t kT0 = 1'780'000'000'000;
 
-class AuditVerify : public ::testing::TestWithParam<std::string> {
+class AuditVerify : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   void SetUp() override {
-    database = testing_db::open_fresh(GetParam(), 4);
+    database = testing_db::open_fresh(engine(), 4);
     db::migrate(*database);
+    alg = std::get<1>(GetParam()) == "gm" ? crypto::Hash::sm3 : crypto::Hash::sha256;
+    set_chain_algorithm(*database, alg);
     key_dir = std::filesystem::temp_directory_path() /
               ("custos_audit_key_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(key_dir);
-    signer = load_signer("intl", (key_dir / "audit.key").string(), true);
+    signer = load_signer(std::get<1>(GetParam()), (key_dir / "audit.key").string(), true);
     write(1, kN);
     write(2, 5);  // a second organisation's chain must not disturb the first
   }
@@ -109,7 +113,7 @@ class AuditVerify : public ::testing::TestWithParam<std::string> {
                 .error_code = text(r[9]),
                 .changes = text(r[10]),
                 .reason = text(r[11])};
-        const std::string h = chain_hash(prev, 1, db::as_int(r[0]), db::as_int(r[1]), a, e);
+        const std::string h = chain_hash(prev, 1, db::as_int(r[0]), db::as_int(r[1]), a, e, alg);
         tx.exec("UPDATE audit_events SET prev_hash = ?, hash = ? WHERE org_id = 1 AND seq = ?",
                 {prev, h, r[0]});
         prev = h;
@@ -140,7 +144,10 @@ class AuditVerify : public ::testing::TestWithParam<std::string> {
     return ::testing::AssertionSuccess();
   }
 
+  const std::string& engine() const { return std::get<0>(GetParam()); }
+
   static inline int counter = 0;
+  crypto::Hash alg = crypto::Hash::sha256;
   std::unique_ptr<db::Db> database;
   std::filesystem::path key_dir;
   std::unique_ptr<Signer> signer;
@@ -195,7 +202,7 @@ TEST_P(AuditVerify, InsertedRecordWithValidHashIsNamedAtTheNextRecord) {
   const std::string prev = hash_at(1, 29);
   Actor a{1, 99, std::nullopt, "", ""};
   Event e{.action = "auth.login"};
-  const std::string h = chain_hash(prev, 1, 30, kT0 + 29, a, e);
+  const std::string h = chain_hash(prev, 1, 30, kT0 + 29, a, e, alg);
   tamper(shift_sql(30, 1) +
          "INSERT INTO audit_events (org_id, seq, at, actor_user_id, action, outcome, prev_hash, "
          "hash) VALUES (1, 30, " +
@@ -236,7 +243,7 @@ TEST_P(AuditVerify, RewrittenSuffixIsCaughtByTheCheckpoint) {
 
 TEST_P(AuditVerify, ForgedCheckpointIsRefused) {
   write_checkpoints(*database, *signer, kT0 + 1000, {}, true);
-  auto other = load_signer("intl", (key_dir / "attacker.key").string(), true);
+  auto other = load_signer(std::get<1>(GetParam()), (key_dir / "attacker.key").string(), true);
   tamper("DELETE FROM audit_checkpoints WHERE org_id = 1");
   write_checkpoints(*database, *other, kT0 + 2000, {}, true);
   EXPECT_TRUE(names(run(), 50, "bad_signature"));
@@ -284,14 +291,15 @@ TEST_P(AuditVerify, ChainIsAppendOnlyForCheckpointsToo) {
 
 // Throughput on a larger trail; run with --gtest_also_run_disabled_tests.
 TEST_P(AuditVerify, DISABLED_Throughput) {
-  const int64_t n = GetParam() == "sqlite" ? 1'000'000 : 300'000;
+  const int64_t n = engine() == "sqlite" ? 1'000'000 : 300'000;
   for (int64_t done = 0; done < n; done += 10'000) write(3, 10'000);
   VerifyOptions o;
   const auto t0 = std::chrono::steady_clock::now();
   auto r = verify(*database, o);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(r.ok);
-  std::printf("[%s] verified %lld records in %.3f s: %.0f records/s\n", GetParam().c_str(),
+  std::printf("[%s] verified %lld records in %.3f s: %.0f records/s\n",
+              (engine() + "/" + std::get<1>(GetParam())).c_str(),
               static_cast<long long>(r.records_checked), s, r.records_checked / s);
 }
 
@@ -313,6 +321,53 @@ TEST(AuditKey, GeneratedWith0600AndReloadable) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AuditKey, Sm2KeysForTheGmSuite) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("custos_audit_key_gm_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "audit.key").string();
+  auto s1 = load_signer("gm", path, true);
+  EXPECT_EQ(s1->suite(), "gm");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  auto s2 = load_signer("gm", path, false);
+  EXPECT_EQ(s1->key_id(), s2->key_id());
+  EXPECT_EQ(s1->key_id().size(), 16u);
+  // SM2 signatures are randomised; each verifies, and nothing else does.
+  Checkpoint c = sign_checkpoint(*s1, 1, 5, std::string(64, 'b'), 1);
+  Checkpoint c2 = sign_checkpoint(*s1, 1, 5, std::string(64, 'b'), 1);
+  EXPECT_NE(c.signature, c2.signature);
+  EXPECT_TRUE(checkpoint_signature_ok(*s2, c));
+  EXPECT_TRUE(checkpoint_signature_ok(*s2, c2));
+  Checkpoint moved = c;
+  moved.seq = 6;
+  EXPECT_FALSE(checkpoint_signature_ok(*s2, moved));
+  Checkpoint flipped = c;
+  flipped.signature[10] = flipped.signature[10] == '0' ? '1' : '0';
+  EXPECT_FALSE(checkpoint_signature_ok(*s2, flipped));
+  // A gm anchor line parses and verifies.
+  auto parsed = parse_anchor(format_anchor({c}));
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_TRUE(checkpoint_signature_ok(*s2, parsed[0]));
+  // An Ed25519 signer neither accepts it nor loads this key file.
+  auto intl = load_signer("intl", (dir / "intl.key").string(), true);
+  EXPECT_FALSE(checkpoint_signature_ok(*intl, c));
+  EXPECT_THROW(load_signer("intl", path, false), std::runtime_error);
+  // A damaged key file is refused, naming the file.
+  {
+    std::ofstream out(dir / "bad.key");
+    out << "gm:3082deadbeef\n";
+  }
+  try {
+    load_signer("gm", (dir / "bad.key").string(), false);
+    ADD_FAILURE() << "a malformed key loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.key"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AuditAnchor, ParserRefusesMalformedFiles) {
   EXPECT_THROW(parse_anchor(""), std::invalid_argument);
   EXPECT_THROW(parse_anchor("hello\n"), std::invalid_argument);
@@ -326,7 +381,12 @@ TEST(AuditAnchor, ParserRefusesMalformedFiles) {
   EXPECT_THROW(parse_anchor("custos-audit-anchor v1\ncheckpoint 1 5\n"), std::invalid_argument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, AuditVerify, ::testing::ValuesIn(testing_db::engines()));
+INSTANTIATE_TEST_SUITE_P(EnginesAndSuites, AuditVerify,
+                         ::testing::Combine(::testing::ValuesIn(testing_db::engines()),
+                                            ::testing::Values("intl", "gm")),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 }  // namespace
 }  // namespace custos::audit

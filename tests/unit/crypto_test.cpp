@@ -253,3 +253,25 @@ TEST(CryptoCompare, ConstantTimeEqual) {
 
 }  // namespace
 }  // namespace custos::crypto
+
+namespace custos::crypto {
+namespace {
+
+// FIPS 180-2 and GB/T 32905-2016 (appendix A) test vectors, through one interface.
+TEST(CryptoDigest, Sha256AndSm3Vectors) {
+  EXPECT_EQ(hex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex(sm3("abc")), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+  std::string sixty_four;
+  for (int i = 0; i < 16; ++i) sixty_four += "abcd";
+  EXPECT_EQ(hex(sm3(sixty_four)),
+            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732");
+  EXPECT_EQ(digest(Hash::sm3, "abc"), sm3("abc"));
+  EXPECT_EQ(digest(Hash::sha256, "abc"), sha256("abc"));
+  EXPECT_EQ(parse_hash("sm3"), Hash::sm3);
+  EXPECT_EQ(parse_hash("SM3"), std::nullopt);
+  EXPECT_EQ(hash_name(Hash::sha256), "sha256");
+}
+
+}  // namespace
+}  // namespace custos::crypto

@@ -1,5 +1,7 @@
 #include "platform/audit/audit.h"
 
+#include <charconv>
+
 #include "platform/crypto/crypto.h"
 
 namespace custos::audit {
@@ -25,27 +27,24 @@ void put(std::string& out, std::string_view field) {
   out.append(field);
 }
 void put(std::string& out, int64_t v) {
-  put(out, std::to_string(v));
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+  put(out, std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 void put(std::string& out, const std::optional<int64_t>& v) {
-  put(out, v ? std::to_string(*v) : std::string());
+  if (v)
+    put(out, *v);
+  else
+    put(out, std::string_view());
 }
 
-}  // namespace
-
-std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
-                       const Actor& actor, const Event& event) {
-  return chain_hash(prev_hash_hex, org_id, seq, at, actor, event, outcome_name(event.outcome));
-}
-
-std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
-                       const Actor& actor, const Event& event, std::string_view outcome_text) {
-  std::string buf;
-  buf.reserve(256 + event.changes.size());
-  buf += '\x00';  // domain: audit record (0x01 is reserved for checkpoint nodes)
-  put(buf, prev_hash_hex);
+// The record's own hash: every field but its place in the chain.
+std::string leaf_hash(crypto::Hash alg, int64_t org_id, int64_t at, const Actor& actor,
+                      const Event& event, std::string_view outcome_text) {
+  thread_local std::string buf;  // reused: the verifier hashes hundreds of thousands a second
+  buf.clear();
+  buf += '\x00';  // domain: audit record leaf (0x01 checkpoints, 0x02 chain links)
   put(buf, org_id);
-  put(buf, seq);
   put(buf, at);
   put(buf, actor.user_id);
   put(buf, actor.session_id);
@@ -58,37 +57,112 @@ std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t
   put(buf, event.error_code);
   put(buf, event.changes);
   put(buf, event.reason);
-  return crypto::hex(crypto::sha256(buf));
+  return crypto::digest(alg, buf);
+}
+
+// The link: H(0x02 | previous hash | seq | leaf). PostgreSQL computes the same expression in
+// SQL for SHA-256 chains (kAppendPostgres), so both must change together.
+std::string link_hash(crypto::Hash alg, const std::string& prev_hex, int64_t seq,
+                      const std::string& leaf) {
+  std::string buf;
+  buf.reserve(1 + 32 + 8 + 32);
+  buf += '\x02';
+  if (!crypto::unhex_append(prev_hex, buf)) buf += prev_hex;  // text that is not hex hashes as is
+  for (int i = 7; i >= 0; --i)
+    buf += static_cast<char>((static_cast<uint64_t>(seq) >> (i * 8)) & 0xff);
+  buf += leaf;
+  return crypto::hex(crypto::digest(alg, buf));
+}
+
+db::Value opt_int(const std::optional<int64_t>& v) {
+  return v ? db::Value{*v} : db::null();
+}
+db::Value opt_text(const std::string& s) {
+  return s.empty() ? db::null() : db::Value{s};
+}
+
+// One round trip on PostgreSQL for a SHA-256 chain: the head row's UPDATE takes the row lock
+// (serialising the organisation's writers until commit), moves the head and computes the link
+// with PostgreSQL's sha256(); the INSERT stores the record with it.
+constexpr const char* kAppendPostgres =
+    "WITH h AS (UPDATE audit_heads SET seq = seq + 1, prev_hash = hash, hash = "
+    "encode(sha256('\\x02'::bytea || decode(hash, 'hex') || int8send(seq + 1) || "
+    "decode(?, 'hex')), 'hex') WHERE org_id = ? AND alg = 'sha256' RETURNING seq, prev_hash, "
+    "hash) INSERT INTO audit_events (org_id, seq, at, actor_user_id, session_id, ip, request_id, "
+    "action, object_type, object_id, outcome, error_code, changes, reason, prev_hash, hash) "
+    "SELECT CAST(? AS BIGINT), h.seq, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, h.prev_hash, h.hash FROM h RETURNING seq, hash";
+
+constexpr const char* kInsertEvent =
+    "INSERT INTO audit_events (org_id, seq, at, actor_user_id, session_id, ip, request_id, "
+    "action, object_type, object_id, outcome, error_code, changes, reason, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+}  // namespace
+
+std::string chain_hash(const std::string& prev_hash_hex, int64_t org_id, int64_t seq, int64_t at,
+                       const Actor& actor, const Event& event, crypto::Hash alg) {
+  return chain_hash(alg, prev_hash_hex, org_id, seq, at, actor, event, outcome_name(event.outcome));
+}
+
+std::string chain_hash(crypto::Hash alg, const std::string& prev_hash_hex, int64_t org_id,
+                       int64_t seq, int64_t at, const Actor& actor, const Event& event,
+                       std::string_view outcome_text) {
+  return link_hash(alg, prev_hash_hex, seq, leaf_hash(alg, org_id, at, actor, event, outcome_text));
 }
 
 Recorded record(db::Tx& tx, const Actor& actor, const Event& event, int64_t at_ms) {
+  const std::string_view outcome = outcome_name(event.outcome);
+  if (tx.engine() == db::Engine::postgres) {
+    const std::string leaf =
+        crypto::hex(leaf_hash(crypto::Hash::sha256, actor.org_id, at_ms, actor, event, outcome));
+    auto r = tx.one(
+        kAppendPostgres,
+        {leaf, actor.org_id, actor.org_id, at_ms, opt_int(actor.user_id), opt_int(actor.session_id),
+         opt_text(actor.ip), opt_text(actor.request_id), event.action, opt_text(event.object_type),
+         opt_text(event.object_id), std::string(outcome), opt_text(event.error_code),
+         opt_text(event.changes), opt_text(event.reason)});
+    if (r) return {db::as_int(r->at(0)), db::as_text(r->at(1))};
+    // No head row yet, or an SM3 chain: the general path below.
+  }
   // The head row serialises writers of one organisation's chain: on PostgreSQL the UPDATE takes
   // its row lock until commit; SQLite has one writer at a time anyway.
-  auto head = tx.one("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = ? RETURNING seq, hash",
-                     {actor.org_id});
+  auto head =
+      tx.one("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = ? RETURNING seq, hash, alg",
+             {actor.org_id});
   if (!head) {
-    tx.exec("INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, 1, '')", {actor.org_id});
-    head = std::vector<db::Value>{int64_t{1}, std::string()};
+    tx.exec(
+        "INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, 0, '') ON CONFLICT (org_id) DO "
+        "NOTHING",
+        {actor.org_id});
+    head = tx.one("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = ? RETURNING seq, hash, alg",
+                  {actor.org_id});
   }
   const int64_t seq = db::as_int(head->at(0));
   const std::string prev = db::as_text(head->at(1));
-  std::string hash = chain_hash(prev, actor.org_id, seq, at_ms, actor, event);
-  auto opt_int = [](const std::optional<int64_t>& v) -> db::Value {
-    return v ? db::Value{*v} : db::null();
-  };
-  auto opt_text = [](const std::string& s) -> db::Value {
-    return s.empty() ? db::null() : db::Value{s};
-  };
-  tx.exec(
-      "INSERT INTO audit_events (org_id, seq, at, actor_user_id, session_id, ip, request_id, "
-      "action, object_type, object_id, outcome, error_code, changes, reason, prev_hash, hash) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {actor.org_id, seq, at_ms, opt_int(actor.user_id), opt_int(actor.session_id),
-       opt_text(actor.ip), opt_text(actor.request_id), event.action, opt_text(event.object_type),
-       opt_text(event.object_id), std::string(outcome_name(event.outcome)),
-       opt_text(event.error_code), opt_text(event.changes), opt_text(event.reason), prev, hash});
-  tx.exec("UPDATE audit_heads SET hash = ? WHERE org_id = ?", {hash, actor.org_id});
+  const crypto::Hash alg =
+      crypto::parse_hash(db::as_text(head->at(2))).value_or(crypto::Hash::sha256);
+  std::string hash = chain_hash(alg, prev, actor.org_id, seq, at_ms, actor, event, outcome);
+  tx.exec(kInsertEvent, {actor.org_id, seq, at_ms, opt_int(actor.user_id),
+                         opt_int(actor.session_id), opt_text(actor.ip), opt_text(actor.request_id),
+                         event.action, opt_text(event.object_type), opt_text(event.object_id),
+                         std::string(outcome), opt_text(event.error_code), opt_text(event.changes),
+                         opt_text(event.reason), prev, hash});
+  tx.exec("UPDATE audit_heads SET prev_hash = ?, hash = ? WHERE org_id = ?",
+          {prev, hash, actor.org_id});
   return {seq, hash};
+}
+
+std::vector<int64_t> set_chain_algorithm(db::Db& db, crypto::Hash alg) {
+  const std::string name(crypto::hash_name(alg));
+  return db.write([&](db::Tx& tx) {
+    tx.exec("UPDATE audit_heads SET alg = ? WHERE seq = 0 AND alg <> ?", {name, name});
+    std::vector<int64_t> other;
+    for (const auto& r :
+         tx.query("SELECT org_id FROM audit_heads WHERE alg <> ? ORDER BY org_id", {name}).rows)
+      other.push_back(db::as_int(r[0]));
+    return other;
+  });
 }
 
 }  // namespace custos::audit

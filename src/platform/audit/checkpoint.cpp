@@ -1,6 +1,8 @@
 #include "platform/audit/checkpoint.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +57,102 @@ class Ed25519Signer final : public Signer {
   std::string key_id_;
 };
 
+// SM2 signatures with SM3 (GB/T 32918, GB/T 32905) over OpenSSL 3, the distinguishing
+// identifier being the standard's default "1234567812345678". The key file holds
+// "gm:<hex of the PKCS#8 DER private key>".
+class Sm2Signer final : public Signer {
+ public:
+  explicit Sm2Signer(EVP_PKEY* key) : key_(key) {
+    unsigned char* der = nullptr;
+    const int n = i2d_PUBKEY(key_, &der);
+    if (n <= 0) throw std::runtime_error("audit key: cannot encode the SM2 public key");
+    key_id_ =
+        crypto::hex(crypto::sm3(std::string_view(reinterpret_cast<char*>(der), n))).substr(0, 16);
+    OPENSSL_free(der);
+  }
+  ~Sm2Signer() override { EVP_PKEY_free(key_); }
+  Sm2Signer(const Sm2Signer&) = delete;
+  Sm2Signer& operator=(const Sm2Signer&) = delete;
+
+  std::string suite() const override { return "gm"; }
+  std::string key_id() const override { return key_id_; }
+  std::string sign(std::string_view m) const override {
+    Ctx c(key_);
+    if (EVP_DigestSignInit_ex(c.md, nullptr, "SM3", nullptr, nullptr, key_, nullptr) != 1)
+      throw std::runtime_error("audit: SM2 signing unavailable");
+    size_t len = 0;
+    const auto* data = reinterpret_cast<const unsigned char*>(m.data());
+    if (EVP_DigestSign(c.md, nullptr, &len, data, m.size()) != 1)
+      throw std::runtime_error("audit: SM2 signing failed");
+    std::string sig(len, '\0');
+    if (EVP_DigestSign(c.md, reinterpret_cast<unsigned char*>(sig.data()), &len, data, m.size()) !=
+        1)
+      throw std::runtime_error("audit: SM2 signing failed");
+    sig.resize(len);
+    return sig;
+  }
+  bool verify(std::string_view m, std::string_view sig) const override {
+    if (sig.empty() || sig.size() > 160) return false;
+    Ctx c(key_);
+    if (EVP_DigestVerifyInit_ex(c.md, nullptr, "SM3", nullptr, nullptr, key_, nullptr) != 1)
+      return false;
+    return EVP_DigestVerify(c.md, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                            reinterpret_cast<const unsigned char*>(m.data()), m.size()) == 1;
+  }
+
+  // A new key, as the key file's text.
+  static std::string generate() {
+    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "SM2");
+    if (!key) throw std::runtime_error("audit: cannot generate an SM2 key");
+    std::string text = "gm:" + to_der_hex(key);
+    EVP_PKEY_free(key);
+    return text;
+  }
+  static std::unique_ptr<Sm2Signer> from_der(const std::string& der) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    PKCS8_PRIV_KEY_INFO* info = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size()));
+    EVP_PKEY* key = info ? EVP_PKCS82PKEY(info) : nullptr;
+    PKCS8_PRIV_KEY_INFO_free(info);
+    if (!key || !EVP_PKEY_is_a(key, "SM2")) {
+      EVP_PKEY_free(key);
+      return nullptr;
+    }
+    return std::make_unique<Sm2Signer>(key);
+  }
+
+ private:
+  // A signing context bound to the SM2 identifier.
+  struct Ctx {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX* pkey = nullptr;
+    explicit Ctx(EVP_PKEY* key) : pkey(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr)) {
+      static constexpr char kId[] = "1234567812345678";
+      if (!md || !pkey || EVP_PKEY_CTX_set1_id(pkey, kId, sizeof kId - 1) != 1)
+        throw std::runtime_error("audit: SM2 context unavailable");
+      EVP_MD_CTX_set_pkey_ctx(md, pkey);
+    }
+    ~Ctx() {
+      EVP_MD_CTX_free(md);
+      EVP_PKEY_CTX_free(pkey);
+    }
+    Ctx(const Ctx&) = delete;
+    Ctx& operator=(const Ctx&) = delete;
+  };
+  static std::string to_der_hex(EVP_PKEY* key) {
+    PKCS8_PRIV_KEY_INFO* info = EVP_PKEY2PKCS8(key);
+    unsigned char* der = nullptr;
+    const int n = info ? i2d_PKCS8_PRIV_KEY_INFO(info, &der) : -1;
+    PKCS8_PRIV_KEY_INFO_free(info);
+    if (n <= 0) throw std::runtime_error("audit: cannot encode the SM2 key");
+    std::string hex = crypto::hex(std::string_view(reinterpret_cast<char*>(der), n));
+    OPENSSL_clear_free(der, static_cast<size_t>(n));
+    return hex;
+  }
+
+  EVP_PKEY* key_;
+  std::string key_id_;
+};
+
 std::string read_key_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("audit key file " + path + ": cannot read");
@@ -100,16 +198,26 @@ constexpr const char* kCheckpointColumns =
 std::unique_ptr<Signer> load_signer(const std::string& suite, const std::string& key_file,
                                     bool create) {
   crypto::init();
-  if (suite != "intl")
-    throw std::runtime_error("audit suite " + suite + ": not implemented (TODO: SM2/SM3)");
+  if (suite != "intl" && suite != "gm")
+    throw std::runtime_error("audit suite " + suite + ": unknown");
   if (key_file.empty()) throw std::runtime_error("audit.key_file is not set");
   if (create && ::access(key_file.c_str(), F_OK) != 0)
-    create_key_file(key_file, "intl:" + crypto::hex(crypto::random_bytes(32)));
-  const std::string text = read_key_file(key_file);
+    create_key_file(key_file, suite == "gm" ? Sm2Signer::generate()
+                                            : "intl:" + crypto::hex(crypto::random_bytes(32)));
+  std::string text = read_key_file(key_file);
   const auto colon = text.find(':');
   if (colon == std::string::npos || text.substr(0, colon) != suite)
     throw std::runtime_error("audit key file " + key_file + ": not an " + suite + " key");
+  if (suite == "gm") {
+    auto der = crypto::unhex(std::string_view(text).substr(colon + 1));
+    sodium_memzero(text.data(), text.size());
+    auto signer = der ? Sm2Signer::from_der(*der) : nullptr;
+    if (der) sodium_memzero(der->data(), der->size());
+    if (!signer) throw std::runtime_error("audit key file " + key_file + ": malformed");
+    return signer;
+  }
   auto seed = crypto::unhex(std::string_view(text).substr(colon + 1));
+  sodium_memzero(text.data(), text.size());
   if (!seed || seed->size() != crypto_sign_SEEDBYTES)
     throw std::runtime_error("audit key file " + key_file + ": malformed");
   auto signer = std::make_unique<Ed25519Signer>(*seed);

@@ -20,8 +20,8 @@
 
 namespace custos::audit {
 
-// Signs and verifies checkpoints. intl: Ed25519 (libsodium). gm: SM2 with SM3 (OpenSSL 3) is
-// meant to plug in here (TODO: not implemented yet, load_signer refuses "gm").
+// Signs and verifies checkpoints. intl: Ed25519 (libsodium). gm: SM2 with SM3 (OpenSSL 3), the
+// default distinguishing identifier 1234567812345678.
 class Signer {
  public:
   virtual ~Signer() = default;

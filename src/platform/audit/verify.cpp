@@ -73,6 +73,7 @@ constexpr const char* kPageSql =
 
 // Where the walk of one organisation's records got to.
 struct Walk {
+  crypto::Hash alg = crypto::Hash::sha256;  // the chain's (audit_heads.alg)
   int64_t last_seq = 0;
   std::string last_hash;
   size_t next_point = 0;        // first signed point not yet reached
@@ -113,7 +114,7 @@ std::optional<Finding> check_record(int64_t org, std::vector<db::Value>& r, Walk
   e.changes = take_text(r[11]);
   e.reason = take_text(r[12]);
   const std::string& stored = db::as_text(r[14]);
-  if (chain_hash(w.last_hash, org, seq, db::as_int(r[1]), a, e, db::as_text(r[9])) != stored)
+  if (chain_hash(w.alg, w.last_hash, org, seq, db::as_int(r[1]), a, e, db::as_text(r[9])) != stored)
     return finding(org, seq, "modified", "recomputed hash differs: a field was changed");
   if (w.purged_to > 0 && e.action == kPurgeAction && e.object_id == std::to_string(w.purged_to))
     w.purge_recorded = true;
@@ -160,6 +161,8 @@ std::optional<Finding> verify_org(db::Tx& tx, int64_t org, const VerifyOptions& 
   std::vector<SignedPoint> points;
   if (auto f = signed_points(tx, org, o, points)) return f;
   Walk w;
+  if (auto h = tx.one("SELECT alg FROM audit_heads WHERE org_id = ?", {org}))
+    w.alg = crypto::parse_hash(db::as_text(h->at(0))).value_or(crypto::Hash::sha256);
   // After a retention purge the trail starts at k + 1, from the root of the stored signed
   // checkpoint of record k; points before k can no longer be checked.
   auto first = tx.one("SELECT MIN(seq) FROM audit_events WHERE org_id = ?", {org});

@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
+#include <array>
 #include <mutex>
 #include <stdexcept>
 
@@ -55,12 +56,58 @@ std::string random_token(size_t bytes) {
   return out;
 }
 
+namespace {
+
+// One digest context per thread and algorithm, fetched once: a hash costs no allocation and no
+// algorithm lookup (OpenSSL uses the CPU's SHA extensions where there are any).
+struct Digester {
+  EVP_MD* md = nullptr;
+  EVP_MD_CTX* ctx = nullptr;
+  explicit Digester(const char* name) : md(EVP_MD_fetch(nullptr, name, nullptr)) {
+    if (!md) throw std::runtime_error(std::string("crypto: digest ") + name + " unavailable");
+    ctx = EVP_MD_CTX_new();
+  }
+  ~Digester() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+  Digester(const Digester&) = delete;
+  Digester& operator=(const Digester&) = delete;
+  std::string run(std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &n) != 1)
+      throw std::runtime_error("crypto: digest failed");
+    return std::string(reinterpret_cast<char*>(out), n);
+  }
+};
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
-  init();
-  std::string out(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return out;
+  thread_local Digester d("SHA256");
+  return d.run(data);
+}
+
+std::string sm3(std::string_view data) {
+  thread_local Digester d("SM3");
+  return d.run(data);
+}
+
+std::string digest(Hash alg, std::string_view data) {
+  return alg == Hash::sm3 ? sm3(data) : sha256(data);
+}
+
+std::optional<Hash> parse_hash(std::string_view name) {
+  if (name == "sha256") return Hash::sha256;
+  if (name == "sm3") return Hash::sm3;
+  return std::nullopt;
+}
+
+std::string_view hash_name(Hash alg) {
+  return alg == Hash::sm3 ? "sm3" : "sha256";
 }
 
 std::string hex(std::string_view bytes) {
@@ -74,21 +121,39 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> unhex(std::string_view h) {
-  if (h.size() % 2) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(h.size() / 2);
+namespace {
+
+// Nibble values by character; -1 for anything that is not a hex digit.
+constexpr std::array<int8_t, 256> kNibble = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<int8_t>(c - 'A' + 10);
+  return t;
+}();
+
+}  // namespace
+
+bool unhex_append(std::string_view h, std::string& out) {
+  if (h.size() % 2) return false;
+  const size_t start = out.size();
+  out.resize(start + h.size() / 2);
   for (size_t i = 0; i < h.size(); i += 2) {
-    int a = nibble(h[i]), b = nibble(h[i + 1]);
-    if (a < 0 || b < 0) return std::nullopt;
-    out += static_cast<char>(a * 16 + b);
+    const int a = kNibble[static_cast<unsigned char>(h[i])];
+    const int b = kNibble[static_cast<unsigned char>(h[i + 1])];
+    if ((a | b) < 0) {
+      out.resize(start);
+      return false;
+    }
+    out[start + i / 2] = static_cast<char>(a * 16 + b);
   }
+  return true;
+}
+
+std::optional<std::string> unhex(std::string_view h) {
+  std::string out;
+  if (!unhex_append(h, out)) return std::nullopt;
   return out;
 }
 

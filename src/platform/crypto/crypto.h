@@ -1,6 +1,7 @@
 // Cryptographic primitives the platform needs, behind plain functions: Argon2id password
 // hashes, random tokens, keyed and unkeyed hashes, constant-time comparison, TOTP (RFC 6238)
-// and base32 (RFC 4648). libsodium does the work, OpenSSL provides HMAC-SHA1/256/512 for TOTP.
+// and base32 (RFC 4648). libsodium does the work; OpenSSL provides the digests (SHA-256 with the
+// CPU's SHA extensions, SM3 for the gm suite) and HMAC-SHA1/256/512 for TOTP.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +31,17 @@ std::string random_bytes(size_t n);
 std::string random_token(size_t bytes = 32);
 // SHA-256 of data, raw 32 bytes.
 std::string sha256(std::string_view data);
+// SM3 (GB/T 32905) of data, raw 32 bytes: the gm suite's hash.
+std::string sm3(std::string_view data);
+enum class Hash { sha256, sm3 };
+std::string digest(Hash alg, std::string_view data);
+std::optional<Hash> parse_hash(std::string_view name);  // "sha256" | "sm3"
+std::string_view hash_name(Hash alg);
 // Lower-case hex.
 std::string hex(std::string_view bytes);
 std::optional<std::string> unhex(std::string_view hex);
+// Appends the bytes of `hex` to `out`; false (and `out` unchanged) when it is not hex.
+bool unhex_append(std::string_view hex, std::string& out);
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 // RFC 4648 base32 (upper case, no padding on output; padding and lower case accepted).

@@ -404,6 +404,24 @@ INSERT INTO role_permissions (org_id, role_id, permission)
   UNION ALL
   SELECT 1, id, 'iam:grants:write' FROM roles WHERE org_id = 1 AND code = 'security_admin';
 )SQL"},
+    // The chain's hash algorithm (sha256 for the intl suite, sm3 for gm) and the head's previous
+    // hash, so PostgreSQL appends a record in one statement (audit/audit.cpp). Records are
+    // linked as H(0x02 | prev | seq | leaf) from this version on.
+    Migration{13, "audit_chain_v2", R"SQL(
+ALTER TABLE audit_heads ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_heads ADD COLUMN alg TEXT NOT NULL DEFAULT 'sha256';
+)SQL"},
+    // The effective configuration of each start (credentials redacted), so a change between
+    // starts is an audit record (audit/configuration.h).
+    Migration{14, "config_snapshots", R"SQL(
+CREATE TABLE config_snapshots (
+  id {{ID}},
+  digest TEXT NOT NULL,
+  snapshot TEXT NOT NULL,
+  recorded_by TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
