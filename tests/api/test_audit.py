@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import CUSTOS_BIN, ENGINE, assert_problem, child_env, sql_exec
+from conftest import CUSTOS_BIN, ENGINE, SANITIZED, assert_problem, child_env, sql_exec
 from test_auth import activate_admin, admin_init
 
 
@@ -225,7 +225,8 @@ def test_big_export_streams_in_constant_memory(make_server, db_url, tmp_path):
     grown_mib = (server.rss_kib() - before) / 1024
     body_mib = len(r.body) / 2**20
     assert body_mib > 20
-    assert grown_mib < body_mib / 2, (grown_mib, body_mib)
+    if not SANITIZED:  # AddressSanitizer keeps freed memory in quarantine: RSS says nothing
+        assert grown_mib < body_mib / 2, (grown_mib, body_mib)
     # No temporary file is left behind.
     import glob
     import tempfile
