@@ -10,10 +10,10 @@ APT_PACKAGES=(
   libsqlite3-dev libpq-dev postgresql-15
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libsodium-dev libssl-dev openssl
-  libxlsxwriter-dev libminizip-dev libexpat1-dev zlib1g-dev
+  libxlsxwriter-dev libminizip-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  python3 python3-pytest
+  python3 python3-pytest python3-aiosmtpd
   wrk curl
   fonts-noto-cjk
 )

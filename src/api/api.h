@@ -13,7 +13,10 @@
 #include "platform/authz/classification.h"
 #include "platform/authz/grants.h"
 #include "platform/config/config.h"
+#include "platform/notify/notifier.h"
 #include "platform/storage/db.h"
+#include "platform/workflow/engine.h"
+#include "platform/workflow/todo.h"
 
 namespace custos::api {
 
@@ -26,6 +29,9 @@ struct Deps {
   org::Offboarding& offboarding;
   authz::ClassificationService& classifications;
   authz::GrantService& grants;
+  workflow::Engine& workflow;
+  workflow::Todo& todo;
+  const notify::Notifier& notifier;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -42,6 +48,8 @@ void register_import_routes(http::Router& router, Deps& deps);
 void register_offboarding_routes(http::Router& router, Deps& deps);
 void register_audit_routes(http::Router& router, Deps& deps);
 void register_access_routes(http::Router& router, Deps& deps);
+void register_workflow_routes(http::Router& router, Deps& deps);
+void register_todo_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

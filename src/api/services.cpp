@@ -1,5 +1,7 @@
 #include "api/services.h"
 
+#include "modules/oa/reward_penalty.h"
+
 namespace custos::api {
 
 authn::SecurityPolicy security_policy(const Config& c) {
@@ -35,7 +37,20 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
       classifications(db_, clock_),
       grants(db_, clock_, config_.security.grant_max_days, [this] { auth.invalidate_sessions(); }),
       org(db_, clock_, auth, masker),
-      offboarding(db_, clock_, auth, config_.security.offboarding_days) {
+      offboarding(db_, clock_, auth, config_.security.offboarding_days),
+      notifier(config_.mail.enabled),
+      workflow(db_, clock_, directory, notifier),
+      todo(notifier) {
+  mail.smtp_url = config_.mail.smtp_url;
+  mail.from = config_.mail.from;
+  mail.username = config_.mail.username;
+  mail.password = config_.mail.password;
+  mail.require_tls = config_.mail.require_tls;
+  mail.timeout_ms = config_.mail.timeout_ms;
+  mail.give_up_after_ms = int64_t{config_.mail.give_up_hours} * 3'600'000;
+  mail.retry_base_ms = int64_t{config_.mail.retry_seconds} * 1000;
+  // Form types of the modules.
+  oa::register_forms(workflow);
   // Records an explicit grant may name.
   grants.register_type(
       "user", {org::perm::users_read, org::perm::users_unmask},
@@ -46,10 +61,15 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
 
 void Services::register_jobs(jobs::JobRunner& runner) {
   offboarding.register_jobs(runner, config.jobs.interval_ms);
+  workflow.register_jobs(runner, config.jobs.interval_ms);
+  if (config.mail.enabled)
+    runner.add("notify.mail", config.jobs.interval_ms,
+               [this](int64_t now) { notify::drain_outbox(db, mail, now); });
 }
 
 Deps Services::deps(http::Metrics& metrics) {
-  return Deps{db, config, metrics, auth, org, offboarding, classifications, grants, {}};
+  return Deps{db,     config,   metrics, auth,     org, offboarding, classifications,
+              grants, workflow, todo,    notifier, {}};
 }
 
 }  // namespace custos::api

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "modules/org/offboarding.h"
+#include "modules/org/org_directory.h"
 #include "modules/org/org_service.h"
 #include "platform/authn/auth_service.h"
 #include "platform/authz/classification.h"
@@ -13,8 +14,12 @@
 #include "platform/clock.h"
 #include "platform/config/config.h"
 #include "platform/jobs/job_runner.h"
+#include "platform/notify/mailer.h"
+#include "platform/notify/notifier.h"
 #include "platform/privacy/mask.h"
 #include "platform/storage/db.h"
+#include "platform/workflow/engine.h"
+#include "platform/workflow/todo.h"
 
 namespace custos::api {
 
@@ -42,6 +47,11 @@ struct Services {
   authz::GrantService grants;
   org::OrgService org;
   org::Offboarding offboarding;
+  org::OrgDirectory directory;
+  notify::Notifier notifier;
+  workflow::Engine workflow;
+  workflow::Todo todo;
+  notify::MailSettings mail;
 };
 
 }  // namespace custos::api

@@ -129,5 +129,26 @@ TEST(Config, DescribeRedactsDatabaseCredentials) {
   EXPECT_EQ(redact_url("postgresql://user@h/db"), "postgresql://user@h/db");
 }
 
+TEST(Config, MailPasswordAndSmtpCredentialsNeverPrint) {
+  ConfigSources src;
+  src.overrides = {{"mail.enabled", "true"},
+                   {"mail.smtp_url", "smtp://relay:p4ss@mail.internal:587"},
+                   {"mail.from", "custos@hospital.example"},
+                   {"mail.password", "m4il-s3cret"}};
+  Config c = load_config(src);
+  EXPECT_EQ(c.mail.password, "m4il-s3cret");
+  for (const auto& [k, v] : describe(c)) {
+    EXPECT_EQ(v.find("m4il-s3cret"), std::string::npos) << k;
+    EXPECT_EQ(v.find("p4ss"), std::string::npos) << k;
+    if (k == "mail.password") {
+      EXPECT_EQ(v, "***");
+    }
+  }
+  src.overrides = {{"mail.enabled", "true"}, {"mail.smtp_url", "http://mail"}};
+  EXPECT_THROW(load_config(src), ConfigError);
+  src.overrides = {{"mail.enabled", "true"}, {"mail.from", "nobody"}};
+  EXPECT_THROW(load_config(src), ConfigError);
+}
+
 }  // namespace
 }  // namespace custos

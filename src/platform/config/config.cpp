@@ -21,7 +21,8 @@ struct Key {
   std::vector<std::string> choices;  // allowed strings, when not empty
   std::function<void(Config&, const std::string&, int64_t, bool)> set;
   std::function<std::string(const Config&)> get;
-  bool secret = false;
+  bool secret = false;    // a URL whose credentials are redacted when printed
+  bool password = false;  // printed as *** when set
   std::string env_alias;  // a short variable such as CUSTOS_LISTEN
 };
 
@@ -134,6 +135,18 @@ const std::vector<Key>& schema() {
     v.push_back(int_key("privacy.email_keep_start", &C::privacy, &P::email_keep_start, 0, 3));
     v.push_back(int_key("privacy.address_keep_start", &C::privacy, &P::address_keep_start, 0, 12));
     v.push_back(int_key("privacy.address_keep_end", &C::privacy, &P::address_keep_end, 0, 6));
+    using M = Config::Mail;
+    v.push_back(bool_key("mail.enabled", &C::mail, &M::enabled));
+    v.push_back(string_key("mail.smtp_url", &C::mail, &M::smtp_url));
+    v.back().secret = true;
+    v.push_back(string_key("mail.from", &C::mail, &M::from));
+    v.push_back(string_key("mail.username", &C::mail, &M::username));
+    v.push_back(string_key("mail.password", &C::mail, &M::password));
+    v.back().password = true;
+    v.push_back(bool_key("mail.require_tls", &C::mail, &M::require_tls));
+    v.push_back(int_key("mail.timeout_ms", &C::mail, &M::timeout_ms, 100, 600'000));
+    v.push_back(int_key("mail.give_up_hours", &C::mail, &M::give_up_hours, 1, 24 * 90));
+    v.push_back(int_key("mail.retry_seconds", &C::mail, &M::retry_seconds, 1, 3600));
     v.push_back(bool_key("diagnostics.enabled", &C::diagnostics, &C::Diagnostics::enabled));
     v.push_back(string_key("audit.key_file", &C::audit, &C::Audit::key_file));
     v.push_back(
@@ -255,6 +268,13 @@ void validate(const Config& c) {
   auto [p, ec] = std::from_chars(l.data() + colon + 1, l.data() + l.size(), port);
   if (ec != std::errc() || p != l.data() + l.size() || port < 0 || port > 65535)
     throw ConfigError("config: server.listen: bad port in '" + l + "'");
+  if (c.mail.enabled) {
+    const auto& m = c.mail.smtp_url;
+    if (m.rfind("smtp://", 0) != 0 && m.rfind("smtps://", 0) != 0)
+      throw ConfigError("config: mail.smtp_url: expected smtp://HOST:PORT or smtps://HOST:PORT");
+    if (c.mail.from.find('@') == std::string::npos)
+      throw ConfigError("config: mail.from: expected an e-mail address");
+  }
   const auto& u = c.database.url;
   if (u.rfind("sqlite:", 0) != 0 && u.rfind("postgresql://", 0) != 0 &&
       u.rfind("postgres://", 0) != 0)
@@ -335,6 +355,7 @@ std::vector<std::pair<std::string, std::string>> describe(const Config& config) 
   for (const Key& k : schema()) {
     std::string v = k.get(config);
     if (k.secret) v = redact_url(v);
+    if (k.password && !v.empty()) v = "***";
     out.emplace_back(k.name, v);
   }
   return out;

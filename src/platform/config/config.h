@@ -65,6 +65,18 @@ struct Config {
     int email_keep_start = 1;                          // a***@example.com
     int address_keep_start = 6, address_keep_end = 0;  // 上海市浦东新******
   } privacy;
+  // E-mail notifications (platform/notify/mailer.h): off unless enabled.
+  struct Mail {
+    bool enabled = false;
+    std::string smtp_url = "smtp://127.0.0.1:25";  // smtps://host:465 for implicit TLS
+    std::string from = "custos@localhost";
+    std::string username;
+    std::string password;      // never printed or logged
+    bool require_tls = false;  // STARTTLS on smtp://
+    int timeout_ms = 10'000;
+    int give_up_hours = 168;  // an undeliverable mail is retried this long
+    int retry_seconds = 60;   // the first retry's delay; doubled each time, at most an hour
+  } mail;
   struct Diagnostics {
     bool enabled = false;  // operator probes under /api/v1/diagnostics
   } diagnostics;

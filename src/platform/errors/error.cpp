@@ -79,6 +79,16 @@ constexpr std::array kErrors = {
     Row{ErrorCode::precondition_required,
         {"precondition_required", 428, "请携带 If-Match 头（对象的 etag）",
          "Send If-Match with the object's etag"}},
+    Row{ErrorCode::no_approver,
+        {"no_approver", 409, "没有具备审批权限的人员可以审批此环节",
+         "Nobody with the required approval authority can approve this step"}},
+    Row{ErrorCode::attachment_too_large,
+        {"attachment_too_large", 413, "附件过大", "The attachment is too large"}},
+    Row{ErrorCode::transition_not_allowed,
+        {"transition_not_allowed", 409, "当前状态下不允许此操作",
+         "This change is not allowed in the record's current state"}},
+    Row{ErrorCode::approval_required,
+        {"approval_required", 409, "此操作需要先经审批", "This change needs an approval first"}},
 };
 
 constexpr std::array<ErrorCode, kErrors.size()> make_codes() {

@@ -42,6 +42,10 @@ enum class ErrorCode {
   weak_password,
   separation_of_duties,
   precondition_required,
+  no_approver,
+  attachment_too_large,
+  transition_not_allowed,
+  approval_required,
 };
 
 enum class Lang { zh_CN, en };

@@ -422,6 +422,179 @@ CREATE TABLE config_snapshots (
   at BIGINT NOT NULL
 );
 )SQL"},
+    // The approval engine (platform/workflow), the to-do centre's assigned tasks, notifications
+    // and the mail outbox (platform/notify). Users get a language for their mail.
+    Migration{15, "workflow", R"SQL(
+ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT 'zh-CN';
+
+CREATE TABLE workflow_definitions (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  process_key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  form_type TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  graph TEXT NOT NULL,
+  allow_self_approval INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX workflow_definitions_key ON workflow_definitions (org_id, process_key, version);
+
+CREATE TABLE workflow_instances (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  definition_id BIGINT NOT NULL REFERENCES workflow_definitions(id),
+  form_type TEXT NOT NULL,
+  form TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  subject_type TEXT,
+  subject_id BIGINT,
+  subject_owner_id BIGINT,
+  initiator_id BIGINT NOT NULL REFERENCES users(id),
+  initiator_department_id BIGINT,
+  status TEXT NOT NULL CHECK (status IN ('running', 'returned', 'approved', 'rejected',
+                                         'withdrawn', 'terminated')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  completed_at BIGINT,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX workflow_instances_initiator ON workflow_instances (org_id, initiator_id, id);
+CREATE INDEX workflow_instances_status ON workflow_instances (org_id, status, id);
+CREATE INDEX workflow_instances_subject ON workflow_instances (org_id, subject_type, subject_id);
+
+CREATE TABLE workflow_node_runs (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  instance_id BIGINT NOT NULL REFERENCES workflow_instances(id),
+  node_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'done', 'cancelled', 'rejected')),
+  arrivals INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  done_at BIGINT
+);
+CREATE INDEX workflow_node_runs_instance ON workflow_node_runs (org_id, instance_id, status);
+
+CREATE TABLE workflow_tasks (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  instance_id BIGINT NOT NULL REFERENCES workflow_instances(id),
+  node_run_id BIGINT NOT NULL REFERENCES workflow_node_runs(id),
+  node_id TEXT NOT NULL,
+  assignee_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL CHECK (kind IN ('approval', 'delegate', 'added')),
+  status TEXT NOT NULL CHECK (status IN ('pending', 'waiting', 'approved', 'rejected',
+    'returned', 'transferred', 'delegated', 'resolved', 'cancelled')),
+  position INTEGER NOT NULL DEFAULT 0,
+  parent_task_id BIGINT,
+  created_at BIGINT NOT NULL,
+  due_at BIGINT,
+  reminded_at BIGINT,
+  acted_at BIGINT,
+  comment TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX workflow_tasks_assignee ON workflow_tasks (org_id, assignee_id, status, id);
+CREATE INDEX workflow_tasks_instance ON workflow_tasks (org_id, instance_id, id);
+CREATE INDEX workflow_tasks_due ON workflow_tasks (status, due_at);
+
+CREATE TABLE workflow_cc (
+  org_id BIGINT NOT NULL,
+  instance_id BIGINT NOT NULL REFERENCES workflow_instances(id),
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  node_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT,
+  PRIMARY KEY (org_id, instance_id, user_id, node_id)
+);
+CREATE INDEX workflow_cc_user ON workflow_cc (org_id, user_id, instance_id);
+
+CREATE TABLE workflow_history (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  instance_id BIGINT NOT NULL REFERENCES workflow_instances(id),
+  task_id BIGINT,
+  node_id TEXT NOT NULL DEFAULT '',
+  actor_id BIGINT,
+  action TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  data TEXT NOT NULL DEFAULT '{}',
+  at BIGINT NOT NULL
+);
+CREATE INDEX workflow_history_instance ON workflow_history (org_id, instance_id, id);
+
+CREATE TABLE workflow_attachments (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  instance_id BIGINT NOT NULL REFERENCES workflow_instances(id),
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  data {{BLOB}} NOT NULL,
+  uploaded_by BIGINT REFERENCES users(id),
+  at BIGINT NOT NULL
+);
+CREATE INDEX workflow_attachments_instance ON workflow_attachments (org_id, instance_id);
+
+CREATE TABLE todo_items (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  title_en TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  due_at BIGINT,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+  created_at BIGINT NOT NULL,
+  done_at BIGINT
+);
+CREATE INDEX todo_items_user ON todo_items (org_id, user_id, status, id);
+CREATE INDEX todo_items_object ON todo_items (org_id, object_type, object_id);
+
+CREATE TABLE notifications (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  title_en TEXT NOT NULL,
+  body_zh TEXT NOT NULL,
+  body_en TEXT NOT NULL,
+  object_type TEXT,
+  object_id TEXT,
+  must_read INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT
+);
+CREATE INDEX notifications_user ON notifications (org_id, user_id, read_at, id);
+
+CREATE TABLE mail_outbox (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  to_addr TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  sent_at BIGINT,
+  last_error TEXT
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
+
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'workflow:definitions:write' FROM roles WHERE org_id = 1 AND code = 'system_admin'
+  UNION ALL
+  SELECT 1, id, 'workflow:instances:read' FROM roles WHERE org_id = 1 AND code = 'system_admin'
+  UNION ALL
+  SELECT 1, id, 'workflow:instances:terminate' FROM roles WHERE org_id = 1 AND code = 'system_admin';
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =
