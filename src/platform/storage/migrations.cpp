@@ -595,6 +595,11 @@ INSERT INTO role_permissions (org_id, role_id, permission)
   UNION ALL
   SELECT 1, id, 'workflow:instances:terminate' FROM roles WHERE org_id = 1 AND code = 'system_admin';
 )SQL"},
+    // A step's tasks are read on every action (modes, 加签): by their node run, not by scanning
+    // the organisation's tasks.
+    Migration{16, "workflow_tasks_by_run", R"SQL(
+CREATE INDEX workflow_tasks_run ON workflow_tasks (org_id, node_run_id, position, id);
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

@@ -32,7 +32,8 @@ constexpr const char* kDefColumns =
     "id, process_key, version, name, form_type, description, graph, allow_self_approval, status, "
     "created_by, created_at";
 
-Definition def_from(const std::vector<db::Value>& r) {
+template <class GraphOf>
+Definition def_from(const std::vector<db::Value>& r, GraphOf&& graph_of) {
   Definition d;
   d.id = db::as_int(r[0]);
   d.key = db::as_text(r[1]);
@@ -40,7 +41,7 @@ Definition def_from(const std::vector<db::Value>& r) {
   d.name = db::as_text(r[3]);
   d.form_type = db::as_text(r[4]);
   d.description = db::as_text(r[5]);
-  d.graph = parse_graph(db::as_text(r[6]));
+  d.graph = *graph_of(db::as_text(r[6]));
   d.allow_self_approval = db::as_int(r[7]) != 0;
   d.status = db::as_text(r[8]);
   d.created_by = db::as_opt_int(r[9]);
@@ -447,6 +448,18 @@ struct Engine::Ctx {
 
 // ---- form types -------------------------------------------------------------------------------
 
+std::shared_ptr<const Graph> Engine::graph_of(const std::string& json) const {
+  {
+    std::lock_guard lock(graphs_mu_);
+    if (auto it = graphs_.find(json); it != graphs_.end()) return it->second;
+  }
+  auto g = std::make_shared<const Graph>(parse_graph(json));
+  std::lock_guard lock(graphs_mu_);
+  if (graphs_.size() >= 1000) graphs_.clear();  // bounded; refills on demand
+  graphs_.emplace(json, g);
+  return g;
+}
+
 Engine::Engine(db::Db& db, const Clock& clock, Directory& directory,
                const notify::Notifier& notifier)
     : db_(db), clock_(clock), directory_(directory), notifier_(notifier) {}
@@ -523,7 +536,7 @@ Definition Engine::load_definition(db::Tx& tx, int64_t org, int64_t id) {
                       " FROM workflow_definitions WHERE org_id = ? AND id = ?",
                   {org, id});
   if (!r) throw Error(ErrorCode::not_found, "path.id");
-  Definition d = def_from(*r);
+  Definition d = def_from(*r, [this](const std::string& g) { return graph_of(g); });
   auto latest =
       tx.one("SELECT MAX(version) FROM workflow_definitions WHERE org_id = ? AND process_key = ?",
              {org, d.key});
@@ -601,7 +614,7 @@ std::vector<Definition> Engine::list_definitions(const authz::Principal& p,
     std::string last_key;
     auto rows = tx.query(sql, params).rows;
     for (size_t i = 0; i < rows.size(); ++i) {
-      Definition d = def_from(rows[i]);
+      Definition d = def_from(rows[i], [this](const std::string& g) { return graph_of(g); });
       d.latest = key.empty() || i + 1 == rows.size();
       out.push_back(std::move(d));
     }
@@ -672,7 +685,8 @@ constexpr const char* kTaskFrom =
     "i.id = t.instance_id JOIN workflow_definitions d ON d.id = i.definition_id JOIN users iu ON "
     "iu.id = i.initiator_id";
 
-Task task_from(const std::vector<db::Value>& r) {
+template <class GraphOf>
+Task task_from(const std::vector<db::Value>& r, GraphOf&& graph_of) {
   Task t;
   t.id = db::as_int(r[0]);
   t.instance_id = db::as_int(r[1]);
@@ -694,11 +708,11 @@ Task task_from(const std::vector<db::Value>& r) {
   t.initiator_id = db::as_int(r[17]);
   t.initiator_name = db::as_text(r[18]);
   // The node's name from the definition the instance runs.
+  t.node_name = t.node_id;
   try {
-    Graph g = parse_graph(db::as_text(r[19]));
-    if (const Node* n = g.node(t.node_id)) t.node_name = n->name.empty() ? n->id : n->name;
+    if (const Node* n = graph_of(db::as_text(r[19]))->node(t.node_id); n && !n->name.empty())
+      t.node_name = n->name;
   } catch (const Error&) {
-    t.node_name = t.node_id;
   }
   return t;
 }
@@ -716,7 +730,7 @@ Instance Engine::load(db::Tx& tx, int64_t org, int64_t id, bool details) {
                                     " WHERE t.org_id = ? AND t.instance_id = ? ORDER BY t.id",
                                 {org, id})
                            .rows)
-    i.tasks.push_back(task_from(t));
+    i.tasks.push_back(task_from(t, [this](const std::string& g) { return graph_of(g); }));
   for (const auto& h :
        tx.query("SELECT h.id, h.task_id, h.node_id, h.actor_id, COALESCE(u.name, ''), "
                 "h.action, h.comment, h.data, h.at FROM workflow_history h LEFT JOIN "
@@ -772,7 +786,7 @@ int64_t Engine::start_in(db::Tx& tx, const audit::Actor& actor, int64_t initiato
   Ctx c{*this, tx, actor};
   c.org = actor.org_id;
   c.now = now;
-  c.def = def_from(*def_row);
+  c.def = def_from(*def_row, [this](const std::string& g) { return graph_of(g); });
   auto form = form_type(c.def.form_type);
   if (!form) throw Error(ErrorCode::conflict, "body.definition_key", "its form type is gone");
   c.form = *form;
@@ -814,7 +828,7 @@ int64_t Engine::start_in(db::Tx& tx, const audit::Actor& actor, int64_t initiato
 
 Instance Engine::start(const authz::Principal& p, const audit::Actor& actor, const StartInput& in) {
   const int64_t now = clock_.now_ms();
-  return db_.write([&](db::Tx& tx) {
+  const int64_t id = db_.write([&](db::Tx& tx) {
     auto def = tx.one(
         "SELECT form_type FROM workflow_definitions WHERE org_id = ? AND process_key = ? AND "
         "status = 'active' ORDER BY version DESC LIMIT 1",
@@ -823,9 +837,9 @@ Instance Engine::start(const authz::Principal& p, const audit::Actor& actor, con
     auto form = form_type(db::as_text(def->at(0)));
     if (form && !form->start_permission.empty() && !authz::may(p, form->start_permission))
       throw Error(ErrorCode::forbidden);
-    const int64_t id = start_in(tx, actor, p.user_id, in, now);
-    return load(tx, p.org_id, id, true);
+    return start_in(tx, actor, p.user_id, in, now);
   });
+  return db_.read([&](db::Tx& tx) { return load(tx, p.org_id, id, true); });
 }
 
 Instance Engine::get(const authz::Principal& p, int64_t id) {
@@ -903,7 +917,7 @@ template <class F>
 Instance Engine::act_on_instance(const authz::Principal& p, const audit::Actor& actor, int64_t id,
                                  F&& fn) {
   const int64_t now = clock_.now_ms();
-  return db_.write([&](db::Tx& tx) {
+  db_.write([&](db::Tx& tx) {
     lock_instance(tx, p.org_id, id, now);
     Instance before = load(tx, p.org_id, id, false);
     if (!may_see(tx, p, before)) throw Error(ErrorCode::not_found, "path.id");
@@ -924,8 +938,9 @@ Instance Engine::act_on_instance(const authz::Principal& p, const audit::Actor& 
     c.subject_id = before.subject_id;
     c.subject_owner = before.subject_owner_id;
     fn(c, before);
-    return load(tx, p.org_id, id, true);
   });
+  // The result is read after the commit, outside the single writer's lock.
+  return db_.read([&](db::Tx& tx) { return load(tx, p.org_id, id, true); });
 }
 
 template <class F>
@@ -1251,7 +1266,7 @@ Page<Task> Engine::pending(const authz::Principal& p, int limit, std::optional<i
                                       " ORDER BY t.id DESC LIMIT ?",
                                   std::span<const db::Value>(params))
                              .rows)
-      items.push_back(task_from(r));
+      items.push_back(task_from(r, [this](const std::string& g) { return graph_of(g); }));
     auto page = keyset(std::move(items), limit);
     page.total = total;
     return page;
@@ -1278,7 +1293,7 @@ Page<Task> Engine::done(const authz::Principal& p, int limit, std::optional<int6
                                       " ORDER BY t.id DESC LIMIT ?",
                                   std::span<const db::Value>(params))
                              .rows)
-      items.push_back(task_from(r));
+      items.push_back(task_from(r, [this](const std::string& g) { return graph_of(g); }));
     auto page = keyset(std::move(items), limit);
     page.total = total;
     return page;

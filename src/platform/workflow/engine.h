@@ -15,9 +15,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "platform/audit/audit.h"
@@ -234,12 +236,18 @@ class Engine {
   Instance act_on_instance(const authz::Principal& p, const audit::Actor& actor, int64_t id,
                            F&& fn);
 
+  // Parsed graphs by their JSON text: a stored version never changes, so every action and
+  // every to-do row reuses the parse instead of repeating it.
+  std::shared_ptr<const Graph> graph_of(const std::string& json) const;
+
   db::Db& db_;
   const Clock& clock_;
   Directory& directory_;
   const notify::Notifier& notifier_;
   mutable std::mutex mu_;
   std::map<std::string, FormType> forms_;
+  mutable std::mutex graphs_mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const Graph>> graphs_;
 };
 
 }  // namespace custos::workflow
