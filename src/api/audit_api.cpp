@@ -33,7 +33,9 @@ constexpr const char* kVerify = "audit:events:verify";
 constexpr const char* kPurge = "audit:events:purge";
 constexpr const char* kColumns =
     "SELECT seq, at, actor_user_id, session_id, ip, request_id, action, object_type, object_id, "
-    "outcome, error_code, changes, reason, hash FROM audit_events WHERE ";
+    "outcome, error_code, changes, reason, hash, (SELECT u.username FROM users u WHERE u.id = "
+    "audit_events.actor_user_id), (SELECT u.name FROM users u WHERE u.id = "
+    "audit_events.actor_user_id) FROM audit_events WHERE ";
 
 Caller require(const Request& req, Deps& deps, const char* permission) {
   Caller c = authenticate(req, deps);
@@ -90,9 +92,6 @@ Filter parse_filter(const Request& req, int64_t org_id) {
 std::string text_of(const db::Value& v) {
   return db::is_null(v) ? std::string() : db::as_text(v);
 }
-json::value id_or_null(const db::Value& v) {
-  return db::is_null(v) ? json::value(nullptr) : json::value(std::to_string(db::as_int(v)));
-}
 
 json::object event_json(const std::vector<db::Value>& r) {
   json::value changes = nullptr;
@@ -103,8 +102,8 @@ json::object event_json(const std::vector<db::Value>& r) {
   }
   return {{"seq", db::as_int(r[0])},
           {"at", text::rfc3339(db::as_int(r[1]))},
-          {"actor_user_id", id_or_null(r[2])},
-          {"session_id", id_or_null(r[3])},
+          {"actor_user_id", json_id(db::as_opt_int(r[2]))},
+          {"session_id", json_id(db::as_opt_int(r[3]))},
           {"ip", text_of(r[4])},
           {"request_id", text_of(r[5])},
           {"action", db::as_text(r[6])},
@@ -114,7 +113,10 @@ json::object event_json(const std::vector<db::Value>& r) {
           {"error_code", text_of(r[10])},
           {"changes", changes},
           {"reason", text_of(r[12])},
-          {"hash", db::as_text(r[13])}};
+          {"hash", db::as_text(r[13])},
+          // Who the actor is, so the auditor need not read the user register.
+          {"actor_username", json_text(db::as_opt_text(r[14]))},
+          {"actor_name", json_text(db::as_opt_text(r[15]))}};
 }
 
 std::vector<std::string> event_cells(const std::vector<db::Value>& r) {

@@ -100,10 +100,17 @@ void register_auth_routes(http::Router& router, Deps& deps) {
             {"permissions", perms},
             {"must_change_password", p.must_change_password},
             {"mfa_enrollment_required", p.mfa_enrollment_required},
-            {"session_expires_at", text::rfc3339(p.expires_at)}};
+            {"session_expires_at", text::rfc3339(p.expires_at)},
+            {"session_id", std::to_string(p.session_id)}};
+        // The console keeps the CSRF token in memory only and asks again after a reload.
+        if (!c.csrf_token.empty()) {
+          o["csrf_token"] = c.csrf_token;
+          o["csrf_header"] = kCsrfHeader;
+        }
         return json_response(200, o);
       },
-      {.summary = "The caller: identity, permissions, pending steps",
+      {.summary = "The caller: identity, permissions, pending steps, this session's id (and, "
+                  "for a cookie session, its CSRF token)",
        .tag = "auth",
        .response_schema = R"({"type":"object"})",
        .public_route = false});

@@ -53,7 +53,8 @@ Caller authenticate(const http::Request& req, Deps& deps, Pending pending) {
     if (principal->mfa_enrollment_required) throw Error(ErrorCode::mfa_enrollment_required);
   }
   const authz::Principal& ref = *principal;
-  return Caller{std::move(principal), ref, client_of(req)};
+  return Caller{std::move(principal), ref, client_of(req),
+                via_cookie ? authn::AuthService::csrf_token_for(token) : std::string()};
 }
 
 void require_recent_auth(const Caller& c, Deps& deps) {

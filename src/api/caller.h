@@ -13,6 +13,7 @@ struct Caller {
   std::shared_ptr<const authz::Principal> holder;  // shared with the session cache
   const authz::Principal& principal;
   authn::Client client;
+  std::string csrf_token;  // cookie sessions: the token writes must send (for GET /auth/me)
 };
 
 inline constexpr const char* kSessionCookie = "custos_session";

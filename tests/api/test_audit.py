@@ -55,8 +55,12 @@ def test_only_the_auditor_reads_the_trail(ctx):
     assert body["total"] >= 10
     item = body["items"][0]
     for key in ("seq", "at", "actor_user_id", "session_id", "ip", "request_id", "action",
-                "object_type", "object_id", "outcome", "error_code", "changes", "reason", "hash"):
+                "object_type", "object_id", "outcome", "error_code", "changes", "reason", "hash",
+                "actor_username", "actor_name"):
         assert key in item, key
+    # The actor is named, so the auditor need not read the user register.
+    created = [i for i in body["items"] if i["action"] == "org.user.create"]
+    assert created and created[0]["actor_username"] == "sysadmin"
     seqs = [i["seq"] for i in body["items"]]
     assert seqs == sorted(seqs, reverse=True)  # newest first
 

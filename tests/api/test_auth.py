@@ -231,6 +231,15 @@ def test_login_sets_httponly_samesite_cookie_and_csrf_guards_writes(org):
               headers={"X-CSRF-Token": "forged"}, csrf=False)
     assert_problem(r, 403, "csrf_failed")
     assert s.post("/api/v1/auth/reauth", {"password": NEW_PASSWORD}).status == 204
+    # After a reload the console asks /auth/me for the CSRF token again (it keeps it in memory
+    # only); a Bearer client gets none.
+    me = s.get("/api/v1/auth/me").json()
+    assert me["csrf_token"] == body["csrf_token"] and me["csrf_header"] == "X-CSRF-Token"
+    assert me["session_id"]
+    bearer = Session(server, body["token"]).get("/api/v1/auth/me").json()
+    assert "csrf_token" not in bearer
+    sessions = org["sec"].get("/api/v1/sessions").json()["items"]
+    assert any(str(x["id"]) == me["session_id"] for x in sessions)
 
 
 def test_lockout_after_five_failures_and_message(org):
@@ -284,6 +293,14 @@ def test_separation_of_duties(org):
     assert_problem(r, 409, "separation_of_duties")
     # Every refusal above changed nothing: alice still has no roles.
     assert sec_s.get(f"/api/v1/users/{alice_id}").json()["role_ids"] == []
+
+
+def test_a_duplicate_department_code_names_the_field(org):
+    r = org["sys"].post("/api/v1/departments", {"code": "A", "name": "另一个客服部"})
+    assert_problem(r, 409, "conflict", "body.code")
+    b = org["sys"].get(f"/api/v1/departments/{org['depts']['B']}").json()
+    r = org["sys"].patch(f"/api/v1/departments/{b['id']}", {"code": "A"}, b["etag"])
+    assert_problem(r, 409, "conflict", "body.code")
 
 
 def test_department_scope_and_idor(org):

@@ -193,6 +193,8 @@ Department OrgService::create_department(const authz::Principal& p, const authn:
     if (in.head_user_id && *in.head_user_id &&
         !tx.one("SELECT 1 FROM users WHERE org_id = ? AND id = ?", {p.org_id, **in.head_user_id}))
       throw Error(ErrorCode::validation_failed, "body.head_user_id", "no such user");
+    if (tx.one("SELECT 1 FROM departments WHERE org_id = ? AND code = ?", {p.org_id, code}))
+      throw Error(ErrorCode::conflict, "body.code", "taken");
     auto r = tx.one(
         "INSERT INTO departments (org_id, code, name, parent_id, head_user_id, kind, path, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id",
@@ -300,6 +302,9 @@ Department OrgService::update_department(const authz::Principal& p, const authn:
       tx.exec("UPDATE departments SET path = ? || SUBSTR(path, ?) WHERE org_id = ? AND path LIKE ?",
               {after.path, int64_t(before->path.size() + 1), p.org_id, before->path + "%"});
     }
+    if (after.code != before->code &&
+        tx.one("SELECT 1 FROM departments WHERE org_id = ? AND code = ?", {p.org_id, after.code}))
+      throw Error(ErrorCode::conflict, "body.code", "taken");
     tx.exec(
         "UPDATE departments SET code = ?, name = ?, kind = ?, head_user_id = ?, parent_id = ?, "
         "version = version + 1, updated_at = ? WHERE id = ?",

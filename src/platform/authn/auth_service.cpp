@@ -164,7 +164,7 @@ LoginResult AuthService::login(const std::string& username, const std::string& p
   const std::string new_hash = rehash ? crypto::hash_password(password, policy_.password_cost) : "";
   LoginResult result;
   result.token = crypto::random_token(32);
-  result.csrf_token = crypto::random_token(24);
+  result.csrf_token = csrf_token_for(result.token);
   result.expires_at = now + policy_.absolute_timeout_ms;
   result.user_id = user->id;
   result.must_change_password = user->must_change;
@@ -337,6 +337,12 @@ bool AuthService::password_expired(int64_t changed_at, int64_t now) const {
   // more login, which then only lets the user change it.
   const int days = policy_.password.rotation_days;
   return days > 0 && now - changed_at > int64_t{days} * 86'400'000;
+}
+
+std::string AuthService::csrf_token_for(const std::string& session_token) {
+  // Derived from the session token, so GET /auth/me can hand it to the console again after a
+  // reload (the cookie is HttpOnly; a cross-site page can neither read it nor this answer).
+  return crypto::hex(crypto::sha256("custos-csrf\x00" + session_token)).substr(0, 48);
 }
 
 bool AuthService::check_csrf(const authz::Principal& p, const std::string& csrf_token) {

@@ -82,6 +82,8 @@ class AuthService {
   std::shared_ptr<const authz::Principal> authenticate(const std::string& token);
   // Cookie-authenticated writes must present the CSRF token issued with the session.
   bool check_csrf(const authz::Principal& p, const std::string& csrf_token);
+  // The CSRF token of a session (what login returned).
+  static std::string csrf_token_for(const std::string& session_token);
 
   void logout(const authz::Principal& p, const Client& client);
   void change_password(const authz::Principal& p, const std::string& old_password,
