@@ -176,6 +176,7 @@ describe('web console', () => {
     assert.ok(menu.includes('用户管理'))
     assert.ok(!menu.includes('审计日志') && !menu.includes('角色与权限') && !menu.includes('在线会话'), menu)
     assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k !== 'custos.locale').length), 0, 'nothing but the language in localStorage')
+    assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('custos'))), [], 'the CSRF token is kept in memory, not in sessionStorage')
   })
 
   test('an administrator signs in with the TOTP step', async () => {
@@ -293,6 +294,7 @@ describe('web console', () => {
     await page.click('[data-test=menu-sessions]')
     await waitTable(page)
     assert.ok((await page.locator('[data-test=session-revoke]').count()) >= 3)
+    assert.equal(await page.locator('[data-test=session-current]').count(), 1, 'the caller\'s own session is marked')
     await shots.take(page, 'sessions')
     await page.click('[data-test=menu-roles]')
     await waitTable(page)
@@ -370,7 +372,8 @@ describe('web console', () => {
     const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/v1/departments') && r.request().method() === 'POST'), page.click('[data-test=dept-save]')])
     assert.equal(res.status(), 409)
     assert.equal(res.request().headers()['accept-language'], 'en')
-    await page.waitForSelector('[data-test=problem] >> text=The request conflicts with existing data')
+    // The conflict names the code: said beside that field, in English.
+    await page.waitForSelector('.el-form-item__error:has-text("This code is already in use")')
     await shots.take(page, 'departments-en-error')
     await page.keyboard.press('Escape')
     await page.click('[data-test=menu-users]')

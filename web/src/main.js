@@ -7,6 +7,7 @@ import App from './App.vue'
 import { router } from './router'
 import { i18n } from './i18n'
 import { configureClient } from './api/client'
+import { useAuthStore } from './stores/auth'
 import './styles/main.css'
 
 const app = createApp(App)
@@ -17,5 +18,6 @@ app.use(router)
 app.use(ElementPlus)
 for (const [name, comp] of Object.entries(Icons)) app.component(`Icon${name}`, comp)
 
-configureClient({ getLang: () => i18n.global.locale.value })
+const auth = useAuthStore(pinia)
+configureClient({ getLang: () => i18n.global.locale.value, getCsrf: () => auth.csrf })
 app.mount('#app')

@@ -1,13 +1,13 @@
 // The one way the console talks to the API.
 //  * credentials: the HttpOnly session cookie set by POST /api/v1/auth/login (same origin);
 //    the session token itself is never read or stored by the console.
-//  * writes (anything but GET/HEAD) carry the CSRF header named by the login response.
+//  * writes (anything but GET/HEAD) carry the CSRF header the login response (or, after a reload,
+//    GET /api/v1/auth/me) names. The token lives in memory only (the auth store): never in
+//    sessionStorage or localStorage.
 //  * Accept-Language follows the UI language, so the API's titles match what the user reads.
 //  * errors: application/problem+json becomes an ApiError with the stable `code`, which the UI
 //    translates (src/i18n/locales/*: errors.*). Network failures get the client code
 //    `network_error`; a non-JSON error answer gets `http_<status>` mapped to a known code.
-
-const CSRF_KEY = 'custos.csrf' // sessionStorage: survives a reload of this tab, cleared at logout
 
 export class ApiError extends Error {
   constructor({ status = 0, code = 'network_error', title = '', detail = '', field = '', requestId = '', extra = {} } = {}) {
@@ -32,44 +32,20 @@ const STATUS_CODES = {
 }
 
 const state = {
-  csrfToken: safeSession(() => sessionStorage.getItem(CSRF_KEY)) || '',
-  csrfHeader: safeSession(() => sessionStorage.getItem(CSRF_KEY + '.header')) || 'X-CSRF-Token',
   getLang: () => 'zh-CN',
+  // () => { token, header } of the signed-in session (the auth store); empty before login.
+  getCsrf: () => null,
   listeners: [],
 }
 
-function safeSession(fn) {
-  try { return fn() } catch { return null }
-}
-
-export function configureClient({ getLang } = {}) {
+export function configureClient({ getLang, getCsrf } = {}) {
   if (getLang) state.getLang = getLang
+  if (getCsrf) state.getCsrf = getCsrf
 }
 
 /** Called for every ApiError of a request (after the promise rejects). */
 export function onApiError(fn) {
   state.listeners.push(fn)
-}
-
-export function setCsrf(token, header) {
-  state.csrfToken = token || ''
-  if (header) state.csrfHeader = header
-  safeSession(() => {
-    sessionStorage.setItem(CSRF_KEY, state.csrfToken)
-    sessionStorage.setItem(CSRF_KEY + '.header', state.csrfHeader)
-  })
-}
-
-export function clearCsrf() {
-  state.csrfToken = ''
-  safeSession(() => {
-    sessionStorage.removeItem(CSRF_KEY)
-    sessionStorage.removeItem(CSRF_KEY + '.header')
-  })
-}
-
-export function hasCsrf() {
-  return !!state.csrfToken
 }
 
 function buildUrl(path, query) {
@@ -107,7 +83,8 @@ export async function request(method, path, opts = {}) {
     body = JSON.stringify(opts.body)
     headers['Content-Type'] = 'application/json'
   }
-  if (method !== 'GET' && method !== 'HEAD' && state.csrfToken) headers[state.csrfHeader] = state.csrfToken
+  const csrf = method !== 'GET' && method !== 'HEAD' ? state.getCsrf() : null
+  if (csrf && csrf.token) headers[csrf.header || 'X-CSRF-Token'] = csrf.token
   if (opts.download) headers.Accept = '*/*'
 
   let res

@@ -2,6 +2,8 @@
 // Add a module's endpoints here (or in a file of its own next to this one) when its API lands.
 import { http, request } from './client'
 
+export { workflowApi, todoApi, notificationsApi } from './workflow'
+
 const V = '/api/v1'
 
 export const authApi = {
@@ -49,6 +51,11 @@ function importType(file) {
 
 export const accessApi = {
   classifications: () => http.get(`${V}/classifications`),
+  saveClassifications: (levels) => http.put(`${V}/classifications`, { levels }),
+  grants: (query) => http.get(`${V}/access-grants`, query),
+  grant: (id) => http.get(`${V}/access-grants/${id}`),
+  createGrant: (body) => http.post(`${V}/access-grants`, body),
+  revokeGrant: (id, reason) => http.post(`${V}/access-grants/${id}/revoke`, { reason }),
   roles: () => http.get(`${V}/roles`),
   role: (id) => http.get(`${V}/roles/${id}`),
   createRole: (body) => http.post(`${V}/roles`, body),

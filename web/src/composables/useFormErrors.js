@@ -4,7 +4,7 @@
 //   catch (e) { if (!fe.apply(e)) general.value = e }
 import { reactive } from 'vue'
 import { ApiError } from '@/api/client'
-import { bodyField, errorMessage, fieldHint } from '@/utils/errors'
+import { bodyField, errorMessage, fieldConflict, fieldHint } from '@/utils/errors'
 import { t } from '@/i18n'
 
 export function useFormErrors(fields) {
@@ -20,9 +20,11 @@ export function useFormErrors(fields) {
     if (!(err instanceof ApiError)) return false
     const name = bodyField(err.field)
     if (!name || !(name in errors)) return false
-    const hint = fieldHint(err.field)
+    // A 409 naming a field says the value is taken; other refusals may have a hint.
+    const conflict = err.code === 'conflict' ? fieldConflict(err.field) : ''
+    const hint = err.code === 'conflict' ? '' : fieldHint(err.field)
+    const text = conflict || (hint ? t('validation.withHint', { message: errorMessage(err), hint }) : errorMessage(err))
     // Re-assign on the next tick so el-form-item notices a repeated message.
-    const text = hint ? t('validation.withHint', { message: errorMessage(err), hint }) : errorMessage(err)
     setTimeout(() => { errors[name] = text }, 0)
     return true
   }

@@ -1,14 +1,16 @@
 // The signed-in user as GET /api/v1/auth/me describes them. Nothing here is persisted: the
-// session lives in the HttpOnly cookie, the CSRF token in this tab's sessionStorage (client.js).
+// session lives in the HttpOnly cookie, and its CSRF token only in this store's memory — from
+// the login answer, and after a reload from GET /auth/me (which names it for a cookie session).
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { authApi } from '@/api'
-import { setCsrf, clearCsrf, ApiError } from '@/api/client'
+import { ApiError } from '@/api/client'
 import { permitted } from '@/utils/permissions'
 
 export const useAuthStore = defineStore('auth', () => {
   const me = ref(null)
   const loaded = ref(false)
+  const csrf = ref({ token: '', header: 'X-CSRF-Token' })
   // The password typed at login is kept nowhere; a pending login step (TOTP) keeps the user
   // name only, and the password in the login form's own memory until the step succeeds.
 
@@ -36,7 +38,9 @@ export const useAuthStore = defineStore('auth', () => {
 
   async function loadMe() {
     try {
-      me.value = await authApi.me()
+      const m = await authApi.me()
+      if (m && m.csrf_token) setCsrf(m.csrf_token, m.csrf_header)
+      me.value = m
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
         clear()
@@ -56,10 +60,17 @@ export const useAuthStore = defineStore('auth', () => {
     clear()
   }
 
-  function clear() {
-    me.value = null
-    clearCsrf()
+  function setCsrf(token, header) {
+    csrf.value = { token: token || '', header: header || 'X-CSRF-Token' }
   }
 
-  return { me, loaded, isAuthenticated, pendingStep, permissions, can, login, loadMe, logout, clear }
+  function clear() {
+    me.value = null
+    setCsrf('', '')
+  }
+
+  // This session's id (GET /auth/me), e.g. to mark it in the sessions list.
+  const sessionId = computed(() => (me.value && me.value.session_id) || '')
+
+  return { me, loaded, csrf, sessionId, isAuthenticated, pendingStep, permissions, can, login, loadMe, logout, clear }
 })

@@ -16,6 +16,12 @@ export function fieldHint(field) {
   return te(key) ? t(key) : ''
 }
 
+/** The message for a field the API names in a 409 ("body.code" → "this code is already in use"). */
+export function fieldConflict(field) {
+  const key = `fieldConflicts.${String(field || '').replace(/\./g, '_')}`
+  return te(key) ? t(key) : ''
+}
+
 /** "body.department_id" → "department_id"; null when the field is not part of a request body. */
 export function bodyField(field) {
   if (!field) return null

@@ -169,7 +169,7 @@ export default {
   session: {
     title: 'Online sessions', description: 'Sessions and API tokens in force; force any of them to log out.', filter: 'Search user name or IP', user: 'User', kind: 'Kind',
     kinds: { session: 'Browser', api_token: 'API token' }, ip: 'IP address', userAgent: 'Client', createdAt: 'Signed in', lastSeen: 'Last active',
-    expiresAt: 'Expires', revoke: 'Force logout', revokeConfirm: 'Log this session of {user} out now?', revoked: 'Session ended', current: 'Current',
+    expiresAt: 'Expires', revoke: 'Force logout', revokeConfirm: 'Log this session of {user} out now?', revoked: 'Session ended', current: 'Current', thisOne: 'This session'
   },
   loginLog: { title: 'Login log', description: 'Every login attempt, successful or not, newest first.', at: 'Time', username: 'User name', outcome: 'Outcome', reason: 'Reason' },
   loginReason: {
@@ -227,6 +227,11 @@ export default {
     body_reason: 'give a reason',
     body_new_password: 'at least 12 characters, 3 character classes, not a common password',
   },
+  fieldConflicts: {
+    body_code: 'This code is already in use',
+    body_username: 'This user name is already taken',
+    body_employee_no: 'This employee number is already in use',
+  },
   notFound: { title: 'Page not found', lead: 'The page you asked for does not exist or was removed.' },
   forbidden: { title: 'Not permitted', lead: 'Your account may not open this page. Ask the security administrator if you need it.' },
   errors: {
@@ -268,8 +273,5 @@ export default {
     attachment_too_large: 'The attachment is too large',
     transition_not_allowed: 'This change is not allowed in the record\'s current state',
     approval_required: 'This change needs an approval first',
-    transition_not_allowed: 'The current state does not allow this',
-    approval_required: 'This needs an approval first',
-    attachment_too_large: 'The attachment is too large',
   },
 }

@@ -170,7 +170,7 @@ export default {
   session: {
     title: '在线会话', description: '当前有效的登录会话与 API 令牌，可强制下线。', filter: '搜索用户名或 IP', user: '用户', kind: '类型',
     kinds: { session: '网页登录', api_token: 'API 令牌' }, ip: 'IP 地址', userAgent: '客户端', createdAt: '登录时间', lastSeen: '最近活动',
-    expiresAt: '到期时间', revoke: '强制下线', revokeConfirm: '确定让 {user} 的这个会话立即下线吗？', revoked: '会话已下线', current: '当前',
+    expiresAt: '到期时间', revoke: '强制下线', revokeConfirm: '确定让 {user} 的这个会话立即下线吗？', revoked: '会话已下线', current: '当前', thisOne: '当前会话'
   },
   loginLog: { title: '登录日志', description: '所有登录尝试（成功与失败），最新的在前。', at: '时间', username: '用户名', outcome: '结果', reason: '原因' },
   loginReason: {
@@ -228,6 +228,11 @@ export default {
     body_reason: '请填写事由',
     body_new_password: '至少 12 位，包含 3 类字符，非常见密码',
   },
+  fieldConflicts: {
+    body_code: '该编码已被使用',
+    body_username: '该用户名已被使用',
+    body_employee_no: '该工号已被使用',
+  },
   notFound: { title: '页面不存在', lead: '您访问的页面不存在或已被移除。' },
   forbidden: { title: '无权访问', lead: '您的账号没有访问此页面的权限，如需开通请联系安全管理员。' },
   errors: {
@@ -269,8 +274,5 @@ export default {
     attachment_too_large: '附件过大',
     transition_not_allowed: '当前状态下不允许此操作',
     approval_required: '此操作需要先经审批',
-    transition_not_allowed: '当前状态不允许此操作',
-    approval_required: '此操作需要先经过审批',
-    attachment_too_large: '附件过大',
   },
 }
