@@ -101,6 +101,8 @@ int serve(const Config& config) {
 
   SystemClock clock;
   api::Services services(*database, clock, config, api::security_policy(config));
+  // A wrong privacy key for this database stops the server here, not request by request.
+  services.cipher.open();
   jobs::JobRunner job_runner(*database, clock);
   // A configuration that differs from the last start's is an audit record.
   const auto changed =

@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
+#include "modules/registry/registry.h"
 #include "platform/authn/auth_service.h"
 #include "platform/authz/classification.h"
 #include "platform/authz/grants.h"
@@ -32,6 +33,7 @@ struct Deps {
   workflow::Engine& workflow;
   workflow::Todo& todo;
   const notify::Notifier& notifier;
+  registry::Registry& registry;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -50,6 +52,7 @@ void register_audit_routes(http::Router& router, Deps& deps);
 void register_access_routes(http::Router& router, Deps& deps);
 void register_workflow_routes(http::Router& router, Deps& deps);
 void register_todo_routes(http::Router& router, Deps& deps);
+void register_registry_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

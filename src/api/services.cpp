@@ -40,7 +40,15 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
       offboarding(db_, clock_, auth, config_.security.offboarding_days),
       notifier(config_.mail.enabled),
       workflow(db_, clock_, directory, notifier),
-      todo(notifier) {
+      todo(notifier),
+      cipher(
+          db_,
+          [&config_] {
+            return crypto::load_key_material(config_.privacy.key_file, config_.privacy.key,
+                                             /*create=*/true);
+          },
+          *crypto::parse_suite(config_.privacy.suite)),
+      registry(db_, clock_, cipher, masker, notifier, todo) {
   mail.smtp_url = config_.mail.smtp_url;
   mail.from = config_.mail.from;
   mail.username = config_.mail.username;
@@ -53,6 +61,24 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
   oa::register_forms(workflow);
   // Records an explicit grant may name.
   grants.register_type(
+      "customer", {registry::perm::customers_read, registry::perm::customers_unmask},
+      [](db::Tx& tx, int64_t org_id, int64_t id) {
+        return tx.one("SELECT 1 FROM customers WHERE org_id = ? AND id = ?", {org_id, id})
+            .has_value();
+      });
+  grants.register_type(
+      "service_request", {registry::perm::requests_read},
+      [](db::Tx& tx, int64_t org_id, int64_t id) {
+        return tx.one("SELECT 1 FROM service_requests WHERE org_id = ? AND id = ?", {org_id, id})
+            .has_value();
+      });
+  classifications.register_usage(
+      "customers.classification",
+      "SELECT COALESCE(MAX(classification), 0) FROM customers WHERE org_id = ?");
+  classifications.register_usage(
+      "service_requests.classification",
+      "SELECT COALESCE(MAX(classification), 0) FROM service_requests WHERE org_id = ?");
+  grants.register_type(
       "user", {org::perm::users_read, org::perm::users_unmask},
       [](db::Tx& tx, int64_t org_id, int64_t id) {
         return tx.one("SELECT 1 FROM users WHERE org_id = ? AND id = ?", {org_id, id}).has_value();
@@ -62,14 +88,15 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
 void Services::register_jobs(jobs::JobRunner& runner) {
   offboarding.register_jobs(runner, config.jobs.interval_ms);
   workflow.register_jobs(runner, config.jobs.interval_ms);
+  registry.register_jobs(runner, config.jobs.interval_ms);
   if (config.mail.enabled)
     runner.add("notify.mail", config.jobs.interval_ms,
                [this](int64_t now) { notify::drain_outbox(db, mail, now); });
 }
 
 Deps Services::deps(http::Metrics& metrics) {
-  return Deps{db,     config,   metrics, auth,     org, offboarding, classifications,
-              grants, workflow, todo,    notifier, {}};
+  return Deps{db,     config,   metrics, auth,     org,      offboarding, classifications,
+              grants, workflow, todo,    notifier, registry, {}};
 }
 
 }  // namespace custos::api

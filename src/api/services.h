@@ -8,11 +8,13 @@
 #include "modules/org/offboarding.h"
 #include "modules/org/org_directory.h"
 #include "modules/org/org_service.h"
+#include "modules/registry/registry.h"
 #include "platform/authn/auth_service.h"
 #include "platform/authz/classification.h"
 #include "platform/authz/grants.h"
 #include "platform/clock.h"
 #include "platform/config/config.h"
+#include "platform/crypto/field_cipher.h"
 #include "platform/jobs/job_runner.h"
 #include "platform/notify/mailer.h"
 #include "platform/notify/notifier.h"
@@ -52,6 +54,8 @@ struct Services {
   workflow::Engine workflow;
   workflow::Todo todo;
   notify::MailSettings mail;
+  crypto::FieldCipher cipher;
+  registry::Registry registry;
 };
 
 }  // namespace custos::api

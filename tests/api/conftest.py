@@ -136,6 +136,16 @@ def sql_exec(db_url: str, sql: str) -> str:
     return out.stdout.strip()
 
 
+def privacy_key_file(db_url: str) -> str:
+    """The privacy key of a test database (one per database, beside it for SQLite)."""
+    if db_url.startswith("sqlite://"):
+        return str(pathlib.Path(db_url[len("sqlite://"):]).parent / "privacy.key")
+    name = db_url.rsplit("/", 1)[-1].split("?")[0]
+    keys = pathlib.Path("/tmp/custos-test-keys")
+    keys.mkdir(mode=0o700, exist_ok=True)
+    return str(keys / f"{name}.key")
+
+
 class Resp:
     """One HTTP response: status, headers (case-insensitive), raw body; .json() parses it."""
 
@@ -268,7 +278,8 @@ class Server:
             self.port = free_port()
             args = [CUSTOS_BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database",
                     self.db_url]
-            sets = {"server.static_dir": ""}
+            # Every server of one database shares its privacy key, as a deployment does.
+            sets = {"server.static_dir": "", "privacy.key_file": privacy_key_file(self.db_url)}
             sets.update(self.sets)
             for k, v in sets.items():
                 args += ["--set", f"{k}={v}"]

@@ -135,6 +135,11 @@ const std::vector<Key>& schema() {
     v.push_back(int_key("privacy.email_keep_start", &C::privacy, &P::email_keep_start, 0, 3));
     v.push_back(int_key("privacy.address_keep_start", &C::privacy, &P::address_keep_start, 0, 12));
     v.push_back(int_key("privacy.address_keep_end", &C::privacy, &P::address_keep_end, 0, 6));
+    v.push_back(string_key("privacy.key_file", &C::privacy, &P::key_file));
+    v.push_back(string_key("privacy.key", &C::privacy, &P::key));
+    v.back().password = true;
+    v.push_back(string_key("privacy.suite", &C::privacy, &P::suite, {"intl", "gm"}));
+    v.push_back(int_key("privacy.export_per_hour", &C::privacy, &P::export_per_hour, 1, 1000));
     using M = Config::Mail;
     v.push_back(bool_key("mail.enabled", &C::mail, &M::enabled));
     v.push_back(string_key("mail.smtp_url", &C::mail, &M::smtp_url));

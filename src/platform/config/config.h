@@ -64,6 +64,12 @@ struct Config {
     int name_keep_start = 1, name_keep_end = 0;        // 张*
     int email_keep_start = 1;                          // a***@example.com
     int address_keep_start = 6, address_keep_end = 0;  // 上海市浦东新******
+    // Encryption of personal fields (crypto/field_cipher.h): the key file, created 0600 at first
+    // start, or the key itself ("KEK:BIDX" hex; CUSTOS_PRIVACY_KEY), never the database.
+    std::string key_file = "./data/privacy.key";
+    std::string key;             // never printed or logged
+    std::string suite = "intl";  // intl: XChaCha20-Poly1305, HMAC-SHA256; gm: SM4 + HMAC-SM3
+    int export_per_hour = 10;    // exports of personal data one user may run per hour
   } privacy;
   // E-mail notifications (platform/notify/mailer.h): off unless enabled.
   struct Mail {

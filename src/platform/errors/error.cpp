@@ -89,6 +89,9 @@ constexpr std::array kErrors = {
          "This change is not allowed in the record's current state"}},
     Row{ErrorCode::approval_required,
         {"approval_required", 409, "此操作需要先经审批", "This change needs an approval first"}},
+    Row{ErrorCode::consent_withdrawn,
+        {"consent_withdrawn", 409, "客户已撤回此用途的同意",
+         "The customer withdrew consent for this use"}},
 };
 
 constexpr std::array<ErrorCode, kErrors.size()> make_codes() {

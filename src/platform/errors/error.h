@@ -46,6 +46,7 @@ enum class ErrorCode {
   attachment_too_large,
   transition_not_allowed,
   approval_required,
+  consent_withdrawn,
 };
 
 enum class Lang { zh_CN, en };

@@ -600,6 +600,243 @@ INSERT INTO role_permissions (org_id, role_id, permission)
     Migration{16, "workflow_tasks_by_run", R"SQL(
 CREATE INDEX workflow_tasks_run ON workflow_tasks (org_id, node_run_id, position, id);
 )SQL"},
+    // The service information registry (modules/registry): data keys of the field cipher,
+    // customers (personal fields encrypted, blind indexes), consents, data-subject requests,
+    // request types, priorities and SLA targets, service requests with comments and feedback,
+    // review and retention policies; the token index of full-text search (FTS5 on SQLite,
+    // text[] with GIN on PostgreSQL); two business roles.
+    Migration{17, "registry", R"SQL(
+CREATE TABLE data_keys (
+  id {{ID}},
+  wrapped {{BLOB}} NOT NULL,
+  kek_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE customers (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  kind TEXT NOT NULL CHECK (kind IN ('individual', 'organization')),
+  name TEXT NOT NULL,
+  mobile {{BLOB}},
+  mobile_bidx TEXT,
+  id_card {{BLOB}},
+  id_card_bidx TEXT,
+  address {{BLOB}},
+  email {{BLOB}},
+  email_bidx TEXT,
+  tags TEXT NOT NULL DEFAULT '[]',
+  department_id BIGINT REFERENCES departments(id),
+  owner_user_id BIGINT REFERENCES users(id),
+  classification INTEGER NOT NULL,
+  source TEXT,
+  custom TEXT NOT NULL DEFAULT '{}',
+  external_key TEXT,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'anonymised', 'deleted')),
+  legal_hold INTEGER NOT NULL DEFAULT 0,
+  stale INTEGER NOT NULL DEFAULT 0,
+  review_due_at BIGINT,
+  reviewed_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX customers_org_dept ON customers (org_id, department_id, id);
+CREATE INDEX customers_org_mobile ON customers (org_id, mobile_bidx);
+CREATE INDEX customers_org_id_card ON customers (org_id, id_card_bidx);
+CREATE INDEX customers_org_email ON customers (org_id, email_bidx);
+CREATE INDEX customers_org_review ON customers (org_id, stale, review_due_at);
+CREATE UNIQUE INDEX customers_org_external ON customers (org_id, external_key)
+  WHERE external_key IS NOT NULL;
+
+CREATE TABLE customer_consents (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id),
+  purpose TEXT NOT NULL,
+  legal_basis TEXT NOT NULL,
+  policy_version TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL DEFAULT '',
+  given_by TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  given_at BIGINT NOT NULL,
+  recorded_by BIGINT REFERENCES users(id),
+  recorded_at BIGINT NOT NULL,
+  withdrawn_at BIGINT,
+  withdrawn_by BIGINT REFERENCES users(id),
+  withdraw_reason TEXT
+);
+CREATE INDEX customer_consents_customer ON customer_consents (org_id, customer_id, purpose);
+
+CREATE TABLE data_subject_requests (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id),
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'correction', 'deletion')),
+  status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'refused')),
+  detail TEXT NOT NULL DEFAULT '',
+  response TEXT,
+  received_at BIGINT NOT NULL,
+  due_at BIGINT NOT NULL,
+  completed_at BIGINT,
+  handled_by BIGINT REFERENCES users(id)
+);
+CREATE INDEX data_subject_requests_org ON data_subject_requests (org_id, status, id);
+
+CREATE TABLE request_types (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  default_classification INTEGER NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX request_types_code ON request_types (org_id, code);
+
+CREATE TABLE request_priorities (
+  org_id BIGINT NOT NULL,
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  rank INTEGER NOT NULL,
+  PRIMARY KEY (org_id, code)
+);
+
+CREATE TABLE sla_targets (
+  org_id BIGINT NOT NULL,
+  type_id BIGINT NOT NULL REFERENCES request_types(id),
+  priority TEXT NOT NULL,
+  response_minutes INTEGER NOT NULL,
+  resolve_minutes INTEGER NOT NULL,
+  PRIMARY KEY (org_id, type_id, priority)
+);
+
+CREATE TABLE service_requests (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  number TEXT NOT NULL,
+  customer_id BIGINT REFERENCES customers(id),
+  type_id BIGINT NOT NULL REFERENCES request_types(id),
+  priority TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('new', 'assigned', 'in_progress', 'resolved', 'closed')),
+  department_id BIGINT REFERENCES departments(id),
+  assignee_id BIGINT REFERENCES users(id),
+  owner_user_id BIGINT REFERENCES users(id),
+  classification INTEGER NOT NULL,
+  response_due_at BIGINT,
+  resolve_due_at BIGINT,
+  responded_at BIGINT,
+  resolved_at BIGINT,
+  closed_at BIGINT,
+  escalated_at BIGINT,
+  response_breached INTEGER NOT NULL DEFAULT 0,
+  resolve_breached INTEGER NOT NULL DEFAULT 0,
+  external_key TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE INDEX service_requests_org_dept ON service_requests (org_id, department_id, id);
+CREATE INDEX service_requests_org_status ON service_requests (org_id, status, id);
+CREATE INDEX service_requests_org_customer ON service_requests (org_id, customer_id);
+CREATE INDEX service_requests_org_assignee ON service_requests (org_id, assignee_id, status);
+CREATE INDEX service_requests_sla ON service_requests (status, resolve_due_at);
+CREATE INDEX service_requests_org_due ON service_requests (org_id, resolve_due_at, id);
+CREATE UNIQUE INDEX service_requests_org_external ON service_requests (org_id, external_key)
+  WHERE external_key IS NOT NULL;
+
+CREATE TABLE service_request_comments (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  request_id BIGINT NOT NULL REFERENCES service_requests(id),
+  author_id BIGINT NOT NULL REFERENCES users(id),
+  body TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX service_request_comments_request ON service_request_comments (org_id, request_id);
+
+CREATE TABLE feedback (
+  org_id BIGINT NOT NULL,
+  id {{ID}},
+  request_id BIGINT NOT NULL REFERENCES service_requests(id),
+  satisfaction INTEGER NOT NULL CHECK (satisfaction BETWEEN 1 AND 5),
+  comment TEXT NOT NULL DEFAULT '',
+  complaint INTEGER NOT NULL DEFAULT 0,
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX feedback_request ON feedback (org_id, request_id);
+
+CREATE TABLE review_policies (
+  org_id BIGINT NOT NULL,
+  record_type TEXT NOT NULL,
+  classification INTEGER NOT NULL,
+  interval_days INTEGER NOT NULL,
+  PRIMARY KEY (org_id, record_type, classification)
+);
+
+CREATE TABLE retention_policies (
+  org_id BIGINT NOT NULL,
+  record_type TEXT NOT NULL,
+  retain_days INTEGER NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('anonymise', 'delete')),
+  PRIMARY KEY (org_id, record_type)
+);
+
+INSERT INTO request_types (org_id, code, name, default_classification, created_at, updated_at)
+VALUES (1, 'repair', '报修', 1, 0, 0), (1, 'complaint', '投诉', 2, 0, 0),
+       (1, 'inquiry', '咨询', 1, 0, 0), (1, 'appointment', '预约服务', 1, 0, 0);
+INSERT INTO request_priorities (org_id, code, name, rank) VALUES
+  (1, 'urgent', '紧急', 1), (1, 'high', '高', 2), (1, 'normal', '普通', 3), (1, 'low', '低', 4);
+INSERT INTO sla_targets (org_id, type_id, priority, response_minutes, resolve_minutes)
+  SELECT 1, t.id, p.code,
+         CASE p.code WHEN 'urgent' THEN 15 WHEN 'high' THEN 60 WHEN 'normal' THEN 240 ELSE 480 END,
+         CASE p.code WHEN 'urgent' THEN 240 WHEN 'high' THEN 1440 WHEN 'normal' THEN 4320
+              ELSE 10080 END
+  FROM request_types t, request_priorities p WHERE t.org_id = 1 AND p.org_id = 1;
+INSERT INTO review_policies (org_id, record_type, classification, interval_days) VALUES
+  (1, 'customer', 0, 730), (1, 'customer', 1, 365), (1, 'customer', 2, 180),
+  (1, 'customer', 3, 90);
+INSERT INTO retention_policies (org_id, record_type, retain_days, action) VALUES
+  (1, 'service_request', 1095, 'anonymise');
+
+INSERT INTO roles (org_id, code, name, scope, builtin, created_at, updated_at) VALUES
+  (1, 'service_desk', '前台客服', 'department_tree', 1, 0, 0),
+  (1, 'registry_manager', '服务信息主管', 'all', 1, 0, 0);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, r.id, x.permission FROM roles r,
+    (SELECT 'registry:customers:read' AS permission UNION ALL
+     SELECT 'registry:customers:write' UNION ALL
+     SELECT 'registry:customers:unmask' UNION ALL
+     SELECT 'registry:requests:read' UNION ALL
+     SELECT 'registry:requests:write' UNION ALL
+     SELECT 'registry:feedback:write') x
+  WHERE r.org_id = 1 AND r.code IN ('service_desk', 'registry_manager');
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, r.id, x.permission FROM roles r,
+    (SELECT 'registry:customers:export' AS permission UNION ALL
+     SELECT 'registry:requests:export' UNION ALL
+     SELECT 'registry:records:classify' UNION ALL
+     SELECT 'registry:privacy:write') x
+  WHERE r.org_id = 1 AND r.code = 'registry_manager';
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, id, 'registry:config:write' FROM roles WHERE org_id = 1 AND code = 'system_admin';
+)SQL",
+              R"SQL(
+CREATE VIRTUAL TABLE customers_fts USING fts5(tokens);
+CREATE VIRTUAL TABLE service_requests_fts USING fts5(tokens);
+)SQL",
+              R"SQL(
+ALTER TABLE customers ADD COLUMN search_tokens TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX customers_search ON customers USING GIN (search_tokens);
+ALTER TABLE service_requests ADD COLUMN search_tokens TEXT[] NOT NULL DEFAULT '{}';
+CREATE INDEX service_requests_search ON service_requests USING GIN (search_tokens);
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

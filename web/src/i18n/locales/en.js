@@ -273,5 +273,6 @@ export default {
     attachment_too_large: 'The attachment is too large',
     transition_not_allowed: 'This change is not allowed in the record\'s current state',
     approval_required: 'This change needs an approval first',
+    consent_withdrawn: 'The customer withdrew consent for this use',
   },
 }

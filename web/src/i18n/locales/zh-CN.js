@@ -274,5 +274,6 @@ export default {
     attachment_too_large: '附件过大',
     transition_not_allowed: '当前状态下不允许此操作',
     approval_required: '此操作需要先经审批',
+    consent_withdrawn: '客户已撤回此用途的同意',
   },
 }

@@ -1,0 +1,27 @@
+// The token index of a table, on each engine (the one place their full-text search differs):
+// SQLite keeps the tokens in an FTS5 table `<table>_fts` whose rowid is the record's id;
+// PostgreSQL in the record's own `search_tokens text[]` column under a GIN index.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "platform/storage/db.h"
+
+namespace custos::search {
+
+// Replaces the tokens of record `id` of `table` with those of `text`.
+void put(db::Tx& tx, const std::string& table, int64_t id, const std::string& text);
+void remove(db::Tx& tx, const std::string& table, int64_t id);
+
+struct Condition {
+  std::string sql;
+  std::vector<db::Value> params;
+};
+// Rows holding every token of `tokens` (non-empty): `id_col` names the table's id (for SQLite),
+// `tokens_col` its token column (for PostgreSQL), both qualified as the query needs.
+Condition match(db::Engine engine, const std::string& table, const std::string& id_col,
+                const std::string& tokens_col, const std::vector<std::string>& tokens);
+
+}  // namespace custos::search
