@@ -20,7 +20,7 @@ export const workflowApi = {
   resubmit: (id, form) => http.post(`${V}/workflow/instances/${id}/resubmit`, form ? { form } : {}),
   comment: (id, text) => http.post(`${V}/workflow/instances/${id}/comments`, { text }),
   attach: (id, file) =>
-    request('POST', `${V}/workflow/instances/${id}/attachments`, { query: { name: file.name }, rawBody: file, contentType: file.type || 'application/octet-stream' }),
+    request('POST', `${V}/workflow/instances/${id}/attachments`, { query: { name: file.name }, rawBody: file, contentType: attachmentType(file) }),
   attachment: (id, attachmentId) => request('GET', `${V}/workflow/instances/${id}/attachments/${attachmentId}`, { download: true }),
 
   // Task actions: each answers the instance as it is afterwards.
@@ -32,6 +32,12 @@ export const workflowApi = {
   resolve: (taskId, comment) => http.post(`${V}/workflow/tasks/${taskId}/resolve`, comment ? { comment } : {}),
   addApprover: (taskId, user_id, position, comment) =>
     http.post(`${V}/workflow/tasks/${taskId}/add-approver`, { user_id, position, ...(comment ? { comment } : {}) }),
+}
+
+// The types the attachment upload declares; anything else is sent as bytes.
+const ATTACHMENT_TYPES = ['application/pdf', 'image/png', 'image/jpeg', 'text/plain']
+function attachmentType(file) {
+  return ATTACHMENT_TYPES.includes(file && file.type) ? file.type : 'application/octet-stream'
 }
 
 export const todoApi = {

@@ -7,7 +7,7 @@ export const areas = [
   { key: 'work', title: 'menu.areaWork', icon: 'House' },
   { key: 'registry', title: 'menu.areaRegistry', icon: 'Files', planned: true },
   { key: 'assets', title: 'menu.areaAssets', icon: 'Cpu', planned: true },
-  { key: 'approvals', title: 'menu.areaApprovals', icon: 'Stamp', planned: true },
+  { key: 'approvals', title: 'menu.areaApprovals', icon: 'Stamp' },
   { key: 'org', title: 'menu.areaOrg', icon: 'OfficeBuilding' },
   { key: 'access', title: 'menu.areaAccess', icon: 'Lock' },
   { key: 'audit', title: 'menu.areaAudit', icon: 'DocumentChecked' },

@@ -8,8 +8,12 @@ import MainLayout from '@/layouts/MainLayout.vue'
 import AuthLayout from '@/layouts/AuthLayout.vue'
 
 export const pages = [
-  { path: '/todo', name: 'todo', component: () => import('@/views/todo/TodoView.vue'), meta: { title: 'menu.todo', area: 'work', icon: 'Bell' } },
+  { path: '/todo', name: 'todo', component: () => import('@/views/todo/TodoView.vue'), meta: { title: 'menu.todo', area: 'work', icon: 'Finished' } },
   { path: '/dashboard', name: 'dashboard', component: () => import('@/views/dashboard/DashboardView.vue'), meta: { title: 'menu.dashboard', area: 'work', icon: 'DataAnalysis' } },
+
+  { path: '/approvals/new', name: 'approval-start', component: () => import('@/views/approvals/StartView.vue'), meta: { title: 'menu.approvalStart', area: 'approvals', icon: 'EditPen' } },
+  { path: '/approvals/instances', name: 'approvals', component: () => import('@/views/approvals/InstancesView.vue'), meta: { title: 'menu.approvals', area: 'approvals', icon: 'Tickets' } },
+  { path: '/approvals/instances/:id', name: 'approval-instance', component: () => import('@/views/approvals/InstanceView.vue'), meta: { title: 'wf.detail.title', area: 'approvals', parent: 'approvals', hidden: true } },
 
   { path: '/org/departments', name: 'departments', component: () => import('@/views/org/DepartmentsView.vue'), meta: { title: 'menu.departments', area: 'org', icon: 'OfficeBuilding', perm: 'org:departments:read' } },
   { path: '/org/users', name: 'users', component: () => import('@/views/org/UsersView.vue'), meta: { title: 'menu.users', area: 'org', icon: 'User', perm: 'org:users:read' } },

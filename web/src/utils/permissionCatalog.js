@@ -6,10 +6,17 @@ export const PERMISSIONS = [
   'org:users:read', 'org:users:write', 'org:users:unmask',
   'org:posts:read', 'org:posts:write',
   'iam:roles:read', 'iam:roles:write', 'iam:user_roles:write', 'iam:clearances:write',
-  'iam:sessions:read', 'iam:sessions:revoke', 'iam:classifications:write',
+  'iam:sessions:read', 'iam:sessions:revoke', 'iam:classifications:write', 'iam:grants:read', 'iam:grants:write',
   'audit:events:read', 'audit:events:verify', 'audit:events:purge',
   'system:config:read',
+  'workflow:definitions:write', 'workflow:instances:read', 'workflow:instances:terminate',
 ]
+
+// What an explicit grant may give, by the type of record it names (the server's registry:
+// src/api/services.cpp). No API lists these yet; a permission not listed can be typed in.
+export const GRANTABLE = {
+  user: ['org:users:read', 'org:users:unmask'],
+}
 
 export const SCOPES = ['all', 'department_tree', 'department', 'custom', 'own']
 
