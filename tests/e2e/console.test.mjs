@@ -453,6 +453,38 @@ describe('web console', () => {
     await desk.keyboard.press('Escape')
   })
 
+  test('process definitions: the flow in words, the versions, and the editor naming what it refuses', async () => {
+    const page = ctxs.sys.pages()[0]
+    await page.click('[data-test=menu-definitions]')
+    await waitList(page, 'definitions')
+    await shots.take(page, 'definitions')
+    await page.click('[data-test="def-oa.penalty_waiver"]')
+    await page.waitForSelector('[data-test=flow-node-head] >> text=“处罚下发部门”所指部门的负责人')
+    assert.ok(await page.isVisible('[data-test=flow-node-superior] >> text=“处罚下发部门”所指部门负责人的第 1 级上级'))
+    assert.ok(await page.isVisible('[data-test=flow-node-head] >> text=须担任具有审批权限的岗位'))
+    assert.ok(await page.isVisible('[data-test=def-versions] >> text=v1'))
+    await shots.take(page, 'definition')
+    await page.click('[data-test=def-edit]')
+    await page.waitForFunction(() => (document.querySelector('[data-test=def-graph]')?.value || '').includes('"nodes"'))
+    const graph = JSON.parse(await page.inputValue('[data-test=def-graph]'))
+    graph.nodes[1].approvers = [{ rule: 'post', code: 'NO-SUCH-POST' }]
+    await page.fill('[data-test=def-graph]', JSON.stringify(graph, null, 2))
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/workflow/definitions') && r.request().method() === 'POST'),
+      page.click('[data-test=def-save]'),
+    ])
+    assert.equal(res.status(), 422)
+    await page.waitForSelector('[data-test=def-problem-field] >> text=body.graph.nodes[1].approvers[0].code')
+    assert.equal(await page.locator('[data-test=flow-node-head].fault').count(), 1, 'the refused node is marked in the preview')
+    await shots.take(page, 'definition-editor-error')
+    // Terminating is offered to the administrator on a running request.
+    await page.goto(`${server.base}/approvals/instances`)
+    await waitList(page, 'instances')
+    await page.click('[data-list=instances] >> text=FK-2026-0117')
+    await page.waitForSelector('[data-test=instance-status] >> text=已通过')
+    assert.equal(await page.locator('[data-test=action-terminate]').count(), 0, 'nothing to terminate once approved')
+  })
+
   test('the security administrator sees alerts, sessions, roles and the login log', async () => {
     const page = await newPage('sec')
     await loginWithTotp(page, 'secadmin', data.sec.secret)

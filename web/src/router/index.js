@@ -14,6 +14,10 @@ export const pages = [
   { path: '/approvals/new', name: 'approval-start', component: () => import('@/views/approvals/StartView.vue'), meta: { title: 'menu.approvalStart', area: 'approvals', icon: 'EditPen' } },
   { path: '/approvals/instances', name: 'approvals', component: () => import('@/views/approvals/InstancesView.vue'), meta: { title: 'menu.approvals', area: 'approvals', icon: 'Tickets' } },
   { path: '/approvals/instances/:id', name: 'approval-instance', component: () => import('@/views/approvals/InstanceView.vue'), meta: { title: 'wf.detail.title', area: 'approvals', parent: 'approvals', hidden: true } },
+  { path: '/approvals/definitions', name: 'definitions', component: () => import('@/views/approvals/DefinitionsView.vue'), meta: { title: 'menu.definitions', area: 'approvals', icon: 'SetUp', perm: 'workflow:definitions:write' } },
+  { path: '/approvals/definitions/new', name: 'definition-new', component: () => import('@/views/approvals/DefinitionEditView.vue'), meta: { title: 'def.createTitle', area: 'approvals', parent: 'definitions', hidden: true, perm: 'workflow:definitions:write' } },
+  { path: '/approvals/definitions/:id', name: 'definition', component: () => import('@/views/approvals/DefinitionView.vue'), meta: { title: 'def.detailTitle', area: 'approvals', parent: 'definitions', hidden: true, perm: 'workflow:definitions:write' } },
+  { path: '/approvals/definitions/:id/edit', name: 'definition-edit', component: () => import('@/views/approvals/DefinitionEditView.vue'), meta: { title: 'def.newVersion', area: 'approvals', parent: 'definitions', hidden: true, perm: 'workflow:definitions:write' } },
 
   { path: '/org/departments', name: 'departments', component: () => import('@/views/org/DepartmentsView.vue'), meta: { title: 'menu.departments', area: 'org', icon: 'OfficeBuilding', perm: 'org:departments:read' } },
   { path: '/org/users', name: 'users', component: () => import('@/views/org/UsersView.vue'), meta: { title: 'menu.users', area: 'org', icon: 'User', perm: 'org:users:read' } },
