@@ -135,6 +135,7 @@ int serve(const Config& config) {
   so.io_threads = io_threads(config);
   so.worker_threads = worker_threads(config);
   so.max_body_bytes = static_cast<uint64_t>(config.server.max_body_bytes);
+  so.max_upload_bytes = static_cast<uint64_t>(config.server.max_upload_bytes);
   so.header_limit_bytes = static_cast<uint32_t>(config.server.header_limit_bytes);
   so.header_timeout = std::chrono::milliseconds(config.server.header_timeout_ms);
   so.body_timeout = std::chrono::milliseconds(config.server.body_timeout_ms);

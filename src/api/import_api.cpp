@@ -184,7 +184,8 @@ void register_import_routes(http::Router& router, Deps& deps) {
          .response_schema = kReport,
          .query_params = {"dry_run"},
          .request_content_types = {"text/csv", kXlsxType, "application/octet-stream"},
-         .public_route = false});
+         .public_route = false,
+         .upload = true});
     router.add(Method::get, std::string(s.base) + "/import-template",
                [&deps, reg](Request& req) { return template_download(req, deps, reg); },
                {.summary = std::string("The import template for ") + s.what +

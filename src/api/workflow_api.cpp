@@ -368,15 +368,15 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
                                                       {"size", a.size},
                                                       {"sha256", a.sha256}});
              },
-             {.summary = "Attach a file (the body; ?name= its file name; at most 10 MiB and the "
-                         "server's body limit)",
+             {.summary = "Attach a file (the body; ?name= its file name; at most 10 MiB)",
               .tag = "workflow",
               .response_schema = R"({"type":"object"})",
               .success_status = 201,
               .query_params = {"name"},
               .request_content_types = {"application/octet-stream", "application/pdf", "image/png",
                                         "image/jpeg", "text/plain"},
-              .public_route = false});
+              .public_route = false,
+              .upload = true});
   router.add(Method::get, "/api/v1/workflow/instances/{id}/attachments/{attachment_id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

@@ -40,6 +40,11 @@ Exec App::prepare(Request& req) {
   return m.route ? m.route->exec : Exec::inline_io;
 }
 
+bool App::accepts_upload(Method method, std::string_view path) const {
+  const Router::Match m = router_.match(method, path);
+  return m.route && m.route->doc.upload;
+}
+
 namespace {
 
 bool is_json_content_type(std::string_view ct) {

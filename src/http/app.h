@@ -23,6 +23,9 @@ class App {
   // answered, counted and logged like any other.
   Response refuse(Request& req, ErrorCode code) noexcept;
 
+  // True when the route for method and path takes an upload-sized body (RouteDoc::upload).
+  bool accepts_upload(Method method, std::string_view path) const;
+
   Metrics& metrics() { return metrics_; }
 
  private:

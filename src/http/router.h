@@ -35,6 +35,9 @@ struct RouteDoc {
   // Non-JSON request bodies (uploads): documented as binary; the handler checks the type.
   std::vector<std::string> request_content_types;
   bool public_route = true;  // false: needs authentication
+  // The body may be as large as server.max_upload_bytes (imports, attachments) rather than
+  // server.max_body_bytes.
+  bool upload = false;
 };
 
 struct Route {

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -164,7 +165,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (server_.stopping && buffer_.size() == 0) return close_now();
     parser_.emplace();
     parser_->header_limit(server_.opt.header_limit_bytes);
-    parser_->body_limit(server_.opt.max_body_bytes);
+    // The larger limit while the header is read (Beast checks a Content-Length against it
+    // then); the route's own limit is applied once the target is known (limit_body()).
+    parser_->body_limit(std::max(server_.opt.max_body_bytes, server_.opt.max_upload_bytes));
     waiting_since_ = Clock::now();
     in_header_ = true;
     set_deadline(std::min(server_.opt.header_timeout, server_.opt.idle_timeout));
@@ -183,6 +186,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     busy_ = true;
     received_ = Clock::now();
     if (parser_->is_done()) return on_request();
+    if (!limit_body()) return refuse(ErrorCode::payload_too_large);
     if (bhttp::token_list(parser_->get()[bhttp::field::expect]).exists("100-continue")) {
       // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
       auto cont =
@@ -195,6 +199,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           });
     }
     read_body();
+  }
+
+  // Applies the body limit of the request's route; false when its Content-Length is over it.
+  bool limit_body() {
+    const auto& msg = parser_->get();
+    uint64_t limit = server_.opt.max_body_bytes;
+    if (server_.opt.max_upload_bytes > limit) {
+      const std::string_view target = msg.target();
+      const std::string_view path = target.substr(0, target.find('?'));
+      if (server_.app.accepts_upload(parse_method(msg.method_string()), path))
+        limit = server_.opt.max_upload_bytes;
+    }
+    if (const auto len = parser_->content_length(); len && *len > limit) return false;
+    // Beast counts the limit down as body bytes arrive (chunked bodies included).
+    parser_->body_limit(limit);
+    return true;
   }
 
   void read_body() {

@@ -17,6 +17,7 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 8;
   uint64_t max_body_bytes = 1 << 20;
+  uint64_t max_upload_bytes = 32 << 20;  // routes marked RouteDoc::upload
   uint32_t header_limit_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};

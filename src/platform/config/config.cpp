@@ -73,6 +73,8 @@ const std::vector<Key>& schema() {
     v.push_back(int_key("server.worker_threads", &C::server, &C::Server::worker_threads, 0, 1024));
     v.push_back(int_key("server.max_body_bytes", &C::server, &C::Server::max_body_bytes, 1024,
                         int64_t{1} << 32));
+    v.push_back(int_key("server.max_upload_bytes", &C::server, &C::Server::max_upload_bytes, 1024,
+                        int64_t{1} << 32));
     v.push_back(int_key("server.header_limit_bytes", &C::server, &C::Server::header_limit_bytes,
                         1024, 1 << 20));
     v.push_back(int_key("server.header_timeout_ms", &C::server, &C::Server::header_timeout_ms, 100,

@@ -18,6 +18,7 @@ struct Config {
     int io_threads = 0;      // 0: one per core
     int worker_threads = 0;  // 0: 2 per core, at least 4; handlers that touch the database
     int64_t max_body_bytes = 1 << 20;
+    int64_t max_upload_bytes = 32 << 20;  // imports and attachments
     int header_limit_bytes = 16 * 1024;
     int header_timeout_ms = 10'000;  // whole header must arrive within this
     int body_timeout_ms = 30'000;
