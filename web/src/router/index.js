@@ -28,6 +28,8 @@ export const pages = [
 
   { path: '/access/roles', name: 'roles', component: () => import('@/views/access/RolesView.vue'), meta: { title: 'menu.roles', area: 'access', icon: 'Key', perm: 'iam:roles:read' } },
   { path: '/access/sessions', name: 'sessions', component: () => import('@/views/access/SessionsView.vue'), meta: { title: 'menu.sessions', area: 'access', icon: 'Monitor', perm: 'iam:sessions:read' } },
+  { path: '/access/classifications', name: 'classifications', component: () => import('@/views/access/ClassificationsView.vue'), meta: { title: 'menu.classifications', area: 'access', icon: 'Medal', perm: 'iam:classifications:write' } },
+  { path: '/access/grants', name: 'grants', component: () => import('@/views/access/GrantsView.vue'), meta: { title: 'menu.grants', area: 'access', icon: 'Unlock', perm: 'iam:grants:read' } },
   { path: '/access/login-log', name: 'login-log', component: () => import('@/views/access/LoginLogView.vue'), meta: { title: 'menu.loginLog', area: 'access', icon: 'Tickets', perm: ['iam:sessions:read', 'audit:events:read'] } },
 
   { path: '/audit/events', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: 'menu.audit', area: 'audit', icon: 'DocumentChecked', perm: 'audit:events:read' } },
