@@ -30,10 +30,10 @@
 //  * The report of a real run of the users register holds each created user's one-time initial
 //    password; responses are never cached (App::finish sets Cache-Control: no-store).
 #include <boost/json.hpp>
-#include <cctype>
 
 #include "api/caller.h"
 #include "api/export.h"
+#include "api/imports.h"
 #include "api/json.h"
 #include "modules/org/org_import.h"
 
@@ -46,122 +46,44 @@ namespace json = boost::json;
 
 namespace {
 
-bool upload_type_ok(std::string_view ct) {
-  ct = ct.substr(0, ct.find(';'));
-  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
-  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
-  return http::iequals(ct, "text/csv") || http::iequals(ct, kXlsxType) ||
-         http::iequals(ct, "application/octet-stream");
-}
-
-bool dry_run_param(const Request& req) {
-  auto v = req.query_param("dry_run");
-  if (!v || *v == "true" || *v == "1") return true;
-  if (*v == "false" || *v == "0") return false;
-  throw Error(ErrorCode::validation_failed, "query.dry_run", "true or false");
-}
-
-tabular::Format format_param(const Request& req) {
-  auto v = req.query_param("format");
-  if (!v || *v == "xlsx") return tabular::Format::xlsx;
-  if (*v == "csv") return tabular::Format::csv;
-  throw Error(ErrorCode::validation_failed, "query.format", "xlsx or csv");
-}
-
 const char* write_permission(org::Register reg) {
   return reg == org::Register::departments ? org::perm::departments_write : org::perm::users_write;
-}
-
-json::value row_json(std::size_t row) {
-  return row ? json::value(static_cast<int64_t>(row)) : json::value(nullptr);
-}
-
-json::array issues_json(const std::vector<org::ImportIssue>& issues, bool with_code) {
-  json::array out;
-  for (const auto& i : issues) {
-    json::object o{{"row", row_json(i.row)},
-                   {"column", i.column.empty() ? json::value(nullptr) : json::value(i.column)},
-                   {"message", i.message}};
-    if (with_code) o["code"] = i.code;
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-json::object report_json(const org::ImportReport& r) {
-  json::array outcomes;
-  for (const auto& o : r.outcomes) {
-    json::array fields;
-    for (const auto& f : o.fields) fields.emplace_back(f);
-    outcomes.push_back(json::object{{"row", static_cast<int64_t>(o.row)},
-                                    {"key", o.key},
-                                    {"action", o.action},
-                                    {"fields", std::move(fields)}});
-  }
-  json::object out{{"dry_run", r.dry_run},
-                   {"register", org::register_name(r.reg)},
-                   {"rows", static_cast<int64_t>(r.rows)},
-                   {"created", static_cast<int64_t>(r.created)},
-                   {"updated", static_cast<int64_t>(r.updated)},
-                   {"unchanged", static_cast<int64_t>(r.unchanged)},
-                   {"errors", issues_json(r.errors, true)},
-                   {"warnings", issues_json(r.warnings, false)},
-                   {"outcomes", std::move(outcomes)}};
-  if (r.reg == org::Register::users && !r.dry_run) {
-    json::array users;
-    for (const auto& u : r.created_users)
-      users.push_back(json::object{{"employee_no", u.employee_no},
-                                   {"username", u.username},
-                                   {"initial_password", u.initial_password}});
-    out["created_users"] = std::move(users);
-  }
-  return out;
 }
 
 Response run_import(Request& req, Deps& deps, org::Register reg) {
   Caller c = authenticate(req, deps);
   if (!authz::may(c.principal, write_permission(reg))) throw Error(ErrorCode::forbidden);
-  if (!upload_type_ok(req.headers.get("Content-Type")))
-    throw Error(
-        ErrorCode::unsupported_media_type, "header.content-type",
-        "send the file as text/csv, " + std::string(kXlsxType) + " or application/octet-stream");
+  check_upload_type(req);
   const bool dry_run = dry_run_param(req);
   // Deps carries no clock; the importer only stamps times with it.
   static const SystemClock clock;
   org::OrgImporter importer(deps.db, clock, deps.auth, deps.org.masker());
   const org::ImportReport report = importer.run(c.principal, c.client, reg, req.body, dry_run);
-  if (dry_run || report.ok()) return json_response(200, report_json(report));
-  const std::string detail = std::to_string(report.errors.size()) +
-                             (report.errors.size() == 1 ? " error" : " errors") +
-                             " in the file; nothing was imported; see report.errors";
-  json::object problem = json::parse(problem_json(ErrorCode::validation_failed, req.lang, "body",
-                                                  detail, req.request_id))
-                             .as_object();
-  problem["report"] = report_json(report);
-  Response r = json_response(error_info(ErrorCode::validation_failed).status, problem);
-  r.content_type = "application/problem+json";
-  return r;
+  json::object out = report_json(report);
+  if (reg == org::Register::users && !dry_run) {
+    json::array users;
+    for (const auto& u : report.created_users)
+      users.push_back(json::object{{"employee_no", u.employee_no},
+                                   {"username", u.username},
+                                   {"initial_password", u.initial_password}});
+    out["created_users"] = std::move(users);
+  }
+  return import_answer(req, report, std::move(out));
 }
 
 Response template_download(Request& req, Deps& deps, org::Register reg) {
   Caller c = authenticate(req, deps);
   if (!authz::may(c.principal, write_permission(reg))) throw Error(ErrorCode::forbidden);
   const tabular::Format format = format_param(req);
-  Response r;
-  r.status = 200;
-  r.content_type = format == tabular::Format::csv ? kCsvType : kXlsxType;
-  r.body = org::OrgImporter::template_file(reg, format);
-  r.headers.set("Content-Disposition",
-                attachment(org::OrgImporter::template_filename(reg, format, /*ascii=*/true),
-                           org::OrgImporter::template_filename(reg, format, /*ascii=*/false)));
-  return r;
+  return template_answer(format, org::OrgImporter::template_file(reg, format),
+                         std::string(org::register_name(reg)) + "-import-template",
+                         reg == org::Register::departments ? "部门导入模板" : "用户导入模板");
 }
 
 }  // namespace
 
 void register_import_routes(http::Router& router, Deps& deps) {
-  deps.schemas["ImportReport"] =
-      R"JSON({"type":"object","required":["dry_run","register","rows","created","updated","unchanged","errors","warnings"],"properties":{"dry_run":{"type":"boolean"},"register":{"type":"string","enum":["departments","users"]},"rows":{"type":"integer","description":"data rows examined; header, blank and watermark rows are not counted"},"created":{"type":"integer"},"updated":{"type":"integer"},"unchanged":{"type":"integer"},"errors":{"type":"array","items":{"type":"object","properties":{"row":{"type":["integer","null"],"description":"spreadsheet row, the header is row 1; null: the whole file"},"column":{"type":["string","null"],"description":"column key"},"code":{"type":"string"},"message":{"type":"string"}}}},"warnings":{"type":"array","items":{"type":"object","properties":{"row":{"type":["integer","null"]},"column":{"type":["string","null"]},"message":{"type":"string"}}}},"outcomes":{"type":"array","items":{"type":"object","properties":{"row":{"type":"integer"},"key":{"type":"string"},"action":{"type":"string","enum":["created","updated","unchanged"]},"fields":{"type":"array","items":{"type":"string"}}}}},"created_users":{"type":"array","description":"real runs of the users register only: each created user's one-time initial password, shown once","items":{"type":"object","properties":{"employee_no":{"type":"string"},"username":{"type":"string"},"initial_password":{"type":"string"}}}}}})JSON";
+  deps.schemas["ImportReport"] = import_report_schema();
   const char* kReport = "#/components/schemas/ImportReport";
 
   struct Spec {

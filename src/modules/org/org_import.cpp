@@ -24,57 +24,16 @@ std::string_view register_name(Register r) {
 
 namespace {
 
-// ---- the rules: shared with OrgService (org_rules.h) ---------------------------------------
+using tabular::text_problem;
+using Line = tabular::ImportLine;
+using Parsed = tabular::ImportSheet;
 
-// "required" / "at most N characters", as OrgService's check_text says it; nullopt when fine.
-std::optional<std::string> text_problem(const std::string& v, std::size_t max_chars,
-                                        bool required) {
-  if (required && v.empty()) return "required";
-  if (text::utf8_length(v) > max_chars)
-    return "at most " + std::to_string(max_chars) + " characters";
-  return std::nullopt;
-}
-
-// Surrounding ASCII white space, no-break spaces (U+00A0) and ideographic spaces (U+3000) go:
-// spreadsheets are full of them and nobody means them.
-std::string trim(std::string_view s) {
-  auto space_at_start = [](std::string_view v) -> std::size_t {
-    if (v.empty()) return 0;
-    const char c = v.front();
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 1;
-    if (v.starts_with("\xC2\xA0")) return 2;
-    if (v.starts_with("\xE3\x80\x80")) return 3;
-    return 0;
-  };
-  auto space_at_end = [](std::string_view v) -> std::size_t {
-    if (v.empty()) return 0;
-    const char c = v.back();
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return 1;
-    if (v.ends_with("\xC2\xA0")) return 2;
-    if (v.ends_with("\xE3\x80\x80")) return 3;
-    return 0;
-  };
-  while (std::size_t n = space_at_start(s)) s.remove_prefix(n);
-  while (std::size_t n = space_at_end(s)) s.remove_suffix(n);
-  return std::string(s);
-}
-
-bool has_control(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7F) return true;
-  return false;
-}
-
-std::string error_name(ErrorCode code) {
-  return std::string(error_info(code).code);
+void add_error(ImportReport& r, std::size_t row, std::string column, ErrorCode code,
+               std::string message) {
+  r.add_error(row, std::move(column), code, std::move(message));
 }
 
 // ---- columns ---------------------------------------------------------------------------------
-
-struct ColumnNote {
-  const char* zh;
-  const char* en;
-};
 
 const std::vector<tabular::Column>& department_columns() {
   static const std::vector<tabular::Column> cols = {
@@ -104,8 +63,8 @@ const std::vector<tabular::Column>& user_columns() {
 }
 
 // Notes for the "说明" sheet, in column order.
-const std::vector<ColumnNote>& notes(Register reg) {
-  static const std::vector<ColumnNote> departments = {
+const std::vector<tabular::ColumnNote>& notes(Register reg) {
+  static const std::vector<tabular::ColumnNote> departments = {
       {"唯一标识，重复导入时按编码更新；字母、数字、'.'、'_' 或 '-'，至多 64 个字符",
        "the key: a re-import updates by code; letters, digits, '.', '_' or '-', at most 64"},
       {"至多 100 个字符", "at most 100 characters"},
@@ -117,7 +76,7 @@ const std::vector<ColumnNote>& notes(Register reg) {
        "cannot be changed by import"},
       {"已有用户的工号；留空为无负责人", "employee no. of an existing user; empty: none"},
   };
-  static const std::vector<ColumnNote> users = {
+  static const std::vector<tabular::ColumnNote> users = {
       {"唯一标识，重复导入时按工号更新；字母、数字、'.'、'_' 或 '-'，至多 32 个字符",
        "the key: a re-import updates by employee no.; letters, digits, '.', '_' or '-', at most "
        "32"},
@@ -135,19 +94,6 @@ const std::vector<ColumnNote>& notes(Register reg) {
 
 // ---- reading the sheet -----------------------------------------------------------------------
 
-struct Line {
-  std::size_t row = 0;             // spreadsheet row
-  std::vector<std::string> cells;  // trimmed, in columns() order; "" when absent
-  std::vector<bool> unreadable;    // per cell: bad UTF-8 or control characters (reported)
-  bool bad = false;                // some cell of it has an error
-};
-
-struct Parsed {
-  std::vector<bool> present;  // per column: the file has it
-  std::vector<Line> lines;
-  bool header_ok = true;
-};
-
 // Spreadsheet row -> index into Parsed::lines.
 std::unordered_map<std::size_t, std::size_t> line_index(const Parsed& in) {
   std::unordered_map<std::size_t, std::size_t> out;
@@ -155,82 +101,9 @@ std::unordered_map<std::size_t, std::size_t> line_index(const Parsed& in) {
   return out;
 }
 
-void add_error(ImportReport& r, std::size_t row, std::string column, ErrorCode code,
-               std::string message) {
-  r.errors.push_back({row, std::move(column), error_name(code), std::move(message)});
-}
-
-tabular::Sheet read_file(std::string_view bytes) {
-  tabular::ReadLimits limits;
-  limits.max_rows = kMaxImportRows + 1;  // room for an export's watermark row
-  try {
-    return tabular::read_any(bytes, limits);
-  } catch (const tabular::TabularError& e) {
-    const std::string what = e.what();
-    switch (e.kind()) {
-      case tabular::ErrorKind::malformed:
-        throw Error(ErrorCode::validation_failed, "body", what);
-      case tabular::ErrorKind::too_large:
-        if (what.find("data rows") != std::string::npos)
-          throw Error(ErrorCode::payload_too_large, "body",
-                      "at most " + std::to_string(kMaxImportRows) + " data rows per file");
-        throw Error(ErrorCode::payload_too_large, "body", what);
-      case tabular::ErrorKind::unsupported:
-        throw Error(ErrorCode::unsupported_media_type, "body", what);
-    }
-    throw;
-  }
-}
-
 Parsed parse(const std::vector<tabular::Column>& cols, const tabular::Sheet& sheet,
              ImportReport& report) {
-  Parsed out;
-  const tabular::Mapping m = tabular::map_columns(sheet.header, cols);
-  for (const auto& h : m.unknown_headers)
-    report.warnings.push_back({1, h, "", "unknown column, ignored"});
-  for (const auto& h : m.duplicate_headers) {
-    add_error(report, 1, h, ErrorCode::validation_failed,
-              "a second column for the same field; keep one");
-    out.header_ok = false;
-  }
-  for (const auto& key : m.missing_required) {
-    const auto it = std::find_if(cols.begin(), cols.end(),
-                                 [&](const tabular::Column& c) { return c.key == key; });
-    add_error(report, 1, key, ErrorCode::validation_failed,
-              "required column is missing (" + it->zh + " / " + it->en + ")");
-    out.header_ok = false;
-  }
-  out.present.resize(cols.size());
-  for (std::size_t i = 0; i < cols.size(); ++i) out.present[i] = m.index_of_key[i] >= 0;
-
-  for (std::size_t i = 0; i < sheet.rows.size(); ++i) {
-    const auto& row = sheet.rows[i];
-    if (tabular::is_watermark_row(row)) continue;
-    Line line;
-    line.row = i + 2;
-    bool blank = true;
-    for (std::size_t c = 0; c < cols.size(); ++c) {
-      line.cells.push_back(trim(tabular::cell_at(row, m.index_of_key[c])));
-      if (!line.cells.back().empty()) blank = false;
-    }
-    if (blank) continue;  // an empty line in the middle of the sheet, or only unknown columns
-    out.lines.push_back(std::move(line));
-  }
-  report.rows = out.lines.size();
-  if (report.rows > kMaxImportRows)
-    throw Error(ErrorCode::payload_too_large, "body",
-                "at most " + std::to_string(kMaxImportRows) + " data rows per file");
-  // Cells no rule can accept, whatever the column.
-  for (auto& line : out.lines)
-    for (std::size_t c = 0; c < cols.size(); ++c) {
-      const std::string& v = line.cells[c];
-      line.unreadable.push_back(!text::valid_utf8(v) || has_control(v));
-      if (!line.unreadable.back()) continue;
-      add_error(report, line.row, cols[c].key, ErrorCode::validation_failed,
-                text::valid_utf8(v) ? "control characters are not allowed" : "not valid UTF-8");
-      line.bad = true;
-    }
-  return out;
+  return tabular::parse_import(cols, sheet, report, kMaxImportRows);
 }
 
 // ---- audit -----------------------------------------------------------------------------------
@@ -251,10 +124,7 @@ void record_summary(db::Tx& tx, const authz::Principal& p, const authn::Client& 
 }
 
 void count(ImportReport& r, ImportOutcome o) {
-  if (o.action == "created") ++r.created;
-  if (o.action == "updated") ++r.updated;
-  if (o.action == "unchanged") ++r.unchanged;
-  r.outcomes.push_back(std::move(o));
+  r.count(std::move(o));
 }
 
 authz::Resource root_resource() {
@@ -989,41 +859,21 @@ const std::vector<tabular::Column>& OrgImporter::columns(Register reg) {
 }
 
 std::vector<tabular::Sheet> OrgImporter::template_sheets(Register reg) {
-  const auto& cols = columns(reg);
-  std::vector<tabular::Sheet> out;
-  out.push_back(tabular::template_sheet(reg == Register::departments ? "部门" : "用户", cols));
-  tabular::Sheet help;
-  help.name = "说明";
-  help.header = {"key", "中文", "English", "required", "notes"};
-  const auto& n = notes(reg);
-  for (std::size_t i = 0; i < cols.size(); ++i)
-    help.rows.push_back({cols[i].key, cols[i].zh, cols[i].en,
-                         cols[i].required ? "必填 / required" : "选填 / optional",
-                         std::string(n[i].zh) + "\n" + n[i].en});
-  out.push_back(std::move(help));
-  return out;
+  return tabular::template_sheets(reg == Register::departments ? "部门" : "用户", columns(reg),
+                                  notes(reg));
 }
 
 std::string OrgImporter::template_file(Register reg, tabular::Format format) {
-  auto sheets = template_sheets(reg);
-  tabular::WriteOptions o;
-  o.title = reg == Register::departments ? "部门导入模板" : "用户导入模板";
-  o.detect_numbers = false;
-  if (format == tabular::Format::csv) return tabular::write_csv(sheets.front(), o);
-  return tabular::write_xlsx(sheets, o);
-}
-
-std::string OrgImporter::template_filename(Register reg, tabular::Format format, bool ascii) {
-  const std::string ext = format == tabular::Format::csv ? ".csv" : ".xlsx";
-  if (ascii) return std::string(register_name(reg)) + "-import-template" + ext;
-  return (reg == Register::departments ? "部门导入模板" : "用户导入模板") + ext;
+  return tabular::template_file(reg == Register::departments ? "部门" : "用户",
+                                reg == Register::departments ? "部门导入模板" : "用户导入模板",
+                                columns(reg), notes(reg), format);
 }
 
 ImportReport OrgImporter::run(const authz::Principal& p, const authn::Client& c, Register reg,
                               std::string_view file_bytes, bool dry_run) {
   if (!authz::may(p, reg == Register::departments ? perm::departments_write : perm::users_write))
     throw Error(ErrorCode::forbidden);
-  const tabular::Sheet sheet = read_file(file_bytes);
+  const tabular::Sheet sheet = tabular::read_import_file(file_bytes, kMaxImportRows);
   return reg == Register::departments ? run_departments(p, c, sheet, dry_run)
                                       : run_users(p, c, sheet, dry_run);
 }
@@ -1032,6 +882,7 @@ ImportReport OrgImporter::run_departments(const authz::Principal& p, const authn
                                           const tabular::Sheet& sheet, bool dry_run) {
   ImportReport report;
   report.reg = Register::departments;
+  report.register_name = register_name(Register::departments);
   report.dry_run = dry_run;
   Parsed in = parse(department_columns(), sheet, report);
   if (!in.header_ok) return report;
@@ -1053,8 +904,7 @@ ImportReport OrgImporter::run_departments(const authz::Principal& p, const authn
   });
   report.dry_run = false;
   if (!report.ok()) {  // nothing was written
-    report.created = report.updated = report.unchanged = 0;
-    report.outcomes.clear();
+    report.discard_outcomes();
   }
   if (moved) auth_.invalidate_sessions();  // department paths feed every session's scope
   return report;
@@ -1064,6 +914,7 @@ ImportReport OrgImporter::run_users(const authz::Principal& p, const authn::Clie
                                     const tabular::Sheet& sheet, bool dry_run) {
   ImportReport report;
   report.reg = Register::users;
+  report.register_name = register_name(Register::users);
   report.dry_run = dry_run;
   const Parsed parsed = parse(user_columns(), sheet, report);
   if (!parsed.header_ok) return report;
@@ -1077,8 +928,7 @@ ImportReport OrgImporter::run_users(const authz::Principal& p, const authn::Clie
   if (dry_run || !judged.ok() || judged.created + judged.updated == 0) {
     report = judged;
     if (!dry_run && !report.ok()) {
-      report.created = report.updated = report.unchanged = 0;
-      report.outcomes.clear();
+      report.discard_outcomes();
     }
     return report;
   }
@@ -1112,8 +962,7 @@ ImportReport OrgImporter::run_users(const authz::Principal& p, const authn::Clie
   });
   report.dry_run = false;
   if (!report.ok()) {
-    report.created = report.updated = report.unchanged = 0;
-    report.outcomes.clear();
+    report.discard_outcomes();
     report.created_users.clear();
   }
   if (report.updated > 0) auth_.invalidate_sessions();  // departments feed sessions' scope
