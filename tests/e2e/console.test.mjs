@@ -82,7 +82,12 @@ async function pickDepartment(page, field, name) {
 async function pickUser(page, scope, name) {
   const input = page.locator(`${scope} input`)
   await input.click()
-  await input.fill(name)
+  // The list answers the typed name (a search of GET /users?q=) before an option is chosen.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/v1/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
+    input.fill(name),
+  ])
+  await page.waitForTimeout(100)
   await page.locator(`.el-select-dropdown__item:visible:has-text("${name}")`).first().click()
 }
 
@@ -308,8 +313,7 @@ describe('web console', () => {
     await waitTable(page)
     await shots.take(page, 'posts')
     await page.click('[data-test=menu-offboarding]')
-    await waitTable(page)
-    assert.ok(await page.isVisible('[data-test=paged-table] >> text=周杰'))
+    await page.waitForSelector('[data-test=paged-table] >> text=周杰')
     await shots.take(page, 'offboarding')
 
     await page.click('[data-test=menu-import]')
@@ -455,6 +459,64 @@ describe('web console', () => {
     await desk.click('[data-test=bell]')
     await desk.waitForSelector('[data-test=notify-item] >> text=处罚依据充分，不予减免')
     await desk.keyboard.press('Escape')
+  })
+
+  test('delegating and handing back, sending back to the initiator, resubmitting and withdrawing', async () => {
+    const clerk = await Api.login(server.base, 'zhaomin', PASSWORD)
+    const started = await clerk.post('/api/v1/workflow/instances', {
+      definition_key: 'oa.penalty_waiver',
+      form: { penalty_no: 'FK-2026-0130', issuing_department_id: data.depts.ward3, person_id: data.users.sunwei.id, amount: 300, request: 'reduce', reason: '申请减轻处罚' },
+    })
+    const head = ctxs.head.pages()[0]
+    await head.goto(`${server.base}/approvals/instances/${started.id}`)
+    await head.click('[data-test=action-more]')
+    await head.click('[data-test=action-delegate]')
+    // 陈芳 may not read the user directory: the picker takes a user id instead.
+    const who = head.locator('[data-test=action-dialog] .el-form-item:has([data-test=action-user]) input')
+    await who.fill(data.users.liuyang.id)
+    await head.waitForSelector(`.el-select-dropdown__item:visible:has-text("${data.users.liuyang.id}")`)
+    await who.press('Enter')
+    await head.fill('[data-test=action-comment]', '请核实整改记录')
+    await head.click('[data-test=action-submit]')
+    await head.waitForSelector('[data-test=task-panel]', { state: 'detached' })
+    await head.waitForSelector('[data-test=flow-node-head] >> text=刘洋')
+
+    const helper = await newPage('helper')
+    await loginAs(helper, 'liuyang')
+    await waitList(helper, 'pending')
+    await helper.click('[data-test=todo-handle]')
+    await helper.waitForSelector('[data-test=task-panel] >> text=委派给您处理：处罚下发部门负责人')
+    assert.equal(await helper.locator('[data-test=action-approve]').count(), 0, 'a delegate hands back, the head decides')
+    await helper.click('[data-test=action-resolve]')
+    await helper.fill('[data-test=action-comment]', '整改记录属实')
+    await helper.click('[data-test=action-submit]')
+    await helper.waitForSelector('[data-test=task-panel]', { state: 'detached' })
+    await helper.context().close()
+    delete ctxs.helper
+
+    await head.reload()
+    await head.click('[data-test=action-return]')
+    await head.click('[data-test=action-submit]')
+    await head.waitForSelector('[data-test=action-dialog] .el-form-item__error:has-text("请填写理由")')
+    await head.fill('[data-test=action-reason]', '请补充整改前后的照片')
+    await head.click('[data-test=action-submit]')
+    await head.waitForSelector('[data-test=instance-status] >> text=已退回')
+
+    const desk = ctxs.desk.pages()[0]
+    await desk.goto(`${server.base}/approvals/instances/${started.id}`)
+    await desk.waitForSelector('[data-test=history] >> text=请补充整改前后的照片')
+    await desk.click('[data-test=action-resubmit]')
+    await desk.fill('[data-test=action-dialog] [data-test=field-amount] input', '150')
+    await desk.click('[data-test=action-submit]')
+    await desk.waitForSelector('[data-test=instance-status] >> text=审批中')
+    assert.equal(await desk.textContent('[data-test=value-amount]'), '150.00')
+    await desk.click('[data-test=action-withdraw]')
+    await desk.fill('[data-test=action-reason]', '已与处罚部门当面沟通')
+    await desk.click('[data-test=action-submit]')
+    await desk.waitForSelector('[data-test=instance-status] >> text=已撤销')
+    for (const step of ['委派', '交回', '退回', '重新提交', '撤销']) assert.ok(await desk.isVisible(`[data-test=history] >> text=${step}`), step)
+    await shots.take(desk, 'approval-history')
+    assert.equal((await clerk.get(`/api/v1/workflow/instances/${started.id}`)).status, 'withdrawn')
   })
 
   test('process definitions: the flow in words, the versions, and the editor naming what it refuses', async () => {
