@@ -272,6 +272,7 @@ describe('web console', () => {
     await shots.take(page, 'todo')
     await page.click('[data-test=menu-dashboard]')
     await page.waitForSelector('[data-test=chart-users] canvas')
+    await page.waitForSelector('[data-test=chart-approvals] canvas')
     assert.equal(await page.locator('[data-test=chart-logins]').count(), 0, 'no login chart without the login log permission')
   })
 

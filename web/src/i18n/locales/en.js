@@ -105,6 +105,8 @@ export default {
     markRead: 'Mark read', openCase: 'Open case', alertsEmpty: 'No alerts',
   },
   dashboard: {
+    approvalsByAge: 'Pending approvals by age', approvalsAll: 'Running requests of the organisation, since started', approvalsMine: 'Waiting for me, since received', approvalsCount: 'Requests',
+    ageLt1: 'Under 1 day', age1to3: '1–3 days', age3to7: '3–7 days', ageGt7: 'Over 7 days',
     title: 'Dashboard', description: 'An overview from the data available today; more charts arrive with each module.',
     cardUsers: 'Users', cardDepartments: 'Departments', cardSessions: 'Online sessions', cardAlerts: 'Unread alerts',
     logins: 'Logins per day', lastDays: 'Last {n} days', success: 'Succeeded', failure: 'Failed', usersByStatus: 'Users by status',

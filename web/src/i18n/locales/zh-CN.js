@@ -106,6 +106,8 @@ export default {
     markRead: '标为已读', openCase: '查看案件', alertsEmpty: '暂无提醒',
   },
   dashboard: {
+    approvalsByAge: '待审批（按时长）', approvalsAll: '全单位进行中的审批，按发起至今', approvalsMine: '待我审批的事项，按到达至今', approvalsCount: '件数',
+    ageLt1: '1 天内', age1to3: '1–3 天', age3to7: '3–7 天', ageGt7: '超过 7 天',
     title: '数据看板', description: '基于当前已有数据的运行概况，更多业务图表将随各模块上线。',
     cardUsers: '用户总数', cardDepartments: '部门数', cardSessions: '在线会话', cardAlerts: '未读提醒',
     logins: '每日登录情况', lastDays: '近 {n} 天', success: '成功', failure: '失败', usersByStatus: '用户状态分布',
