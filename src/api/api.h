@@ -53,6 +53,7 @@ void register_access_routes(http::Router& router, Deps& deps);
 void register_workflow_routes(http::Router& router, Deps& deps);
 void register_todo_routes(http::Router& router, Deps& deps);
 void register_registry_routes(http::Router& router, Deps& deps);
+void register_registry_io_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

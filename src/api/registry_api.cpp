@@ -8,6 +8,7 @@
 
 #include "api/caller.h"
 #include "api/json.h"
+#include "api/registry_queries.h"
 #include "platform/audit/changes.h"
 #include "platform/text/time.h"
 
@@ -164,6 +165,8 @@ std::string query_text(const Request& req, const char* name, size_t max) {
   return v;
 }
 
+}  // namespace
+
 registry::CustomerQuery customer_query(const Request& req) {
   PageParams pp = page_params(req);
   registry::CustomerQuery q;
@@ -238,6 +241,8 @@ registry::RequestQuery request_query(const Request& req) {
   q.created_to = query_time(req, "created_to");
   return q;
 }
+
+namespace {
 
 json::object consent_json(const registry::Consent& c) {
   return {{"id", std::to_string(c.id)},

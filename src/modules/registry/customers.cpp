@@ -206,8 +206,8 @@ static Customer to_customer(const Registry& reg, const std::vector<db::Value>& r
 
 // ---- create / read / update -------------------------------------------------------------------
 
-Customer Registry::create_customer(const authz::Principal& p, const audit::Actor& a,
-                                   const CustomerInput& in) {
+int64_t Registry::insert_customer(db::Tx& tx, const authz::Principal& p, const audit::Actor& a,
+                                  const CustomerInput& in, int64_t now, Apply mode) {
   const std::string kind = in.kind.value_or("individual");
   if (kind != "individual" && kind != "organization")
     throw Error(ErrorCode::validation_failed, "body.kind", "individual or organization");
@@ -235,47 +235,54 @@ Customer Registry::create_customer(const authz::Principal& p, const audit::Actor
   if (in.external_key) check_text(*in.external_key, "body.external_key", 64, true);
   std::string custom = in.custom_json.value_or("{}");
   if (custom.size() > 8000) throw Error(ErrorCode::validation_failed, "body.custom", "too large");
-  const int64_t now = clock_.now_ms();
   const auto dept = in.department_id ? *in.department_id : p.department_id;
+  check_department(tx, p, perm::customers_write, dept, "body.department_id");
+  const int classification = in.classification.value_or(authz::kSensitive);
+  check_classification(tx, p, classification, "body.classification");
+  if (in.classification && *in.classification != authz::kSensitive)
+    require(authz::may(p, perm::classify));
+  if (in.external_key && tx.one("SELECT 1 FROM customers WHERE org_id = ? AND external_key = ?",
+                                {p.org_id, *in.external_key}))
+    throw Error(ErrorCode::conflict, "body.external_key", "taken");
+  const auto owner = in.owner_user_id ? *in.owner_user_id : std::optional<int64_t>(p.user_id);
+  if (mode == Apply::check) return 0;
+  auto r = tx.one(
+      "INSERT INTO customers (org_id, kind, name, tags, department_id, owner_user_id, "
+      "classification, source, custom, external_key, status, review_due_at, created_at, "
+      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) RETURNING id",
+      {p.org_id, kind, name, tags_json(tags), db::optional(dept), db::optional(owner),
+       int64_t{classification}, source, custom, db::optional(in.external_key),
+       now + review_days(tx, p.org_id, "customer", classification) * kDayMs, now, now});
+  const int64_t id = db::as_int(r->at(0));
+  const Sealed s = seal(id, clear);
+  tx.exec(
+      "UPDATE customers SET mobile = ?, id_card = ?, address = ?, email = ?, mobile_bidx = ?, "
+      "id_card_bidx = ?, email_bidx = ? WHERE id = ?",
+      {s.mobile, s.id_card, s.address, s.email, s.mobile_bidx, s.id_card_bidx, s.email_bidx, id});
+  search::put(tx, "customers", id, search_text(name, tags, source));
+  // Personal fields enter the audit trail masked.
+  const Personal m = mask(clear);
+  audit::Changes ch;
+  ch.set("name", masker_.name(name));
+  ch.set("mobile", m.mobile);
+  ch.set("id_card", m.id_card);
+  ch.set("email", m.email);
+  ch.set("department_id", dept);
+  ch.set("classification", classification);
+  audit::record(tx, a,
+                {.action = "registry.customer.create",
+                 .object_type = "customer",
+                 .object_id = std::to_string(id),
+                 .changes = ch.str()},
+                now);
+  return id;
+}
+
+Customer Registry::create_customer(const authz::Principal& p, const audit::Actor& a,
+                                   const CustomerInput& in) {
+  const int64_t now = clock_.now_ms();
   return db_.write([&](db::Tx& tx) {
-    check_department(tx, p, perm::customers_write, dept, "body.department_id");
-    const int classification = in.classification.value_or(authz::kSensitive);
-    check_classification(tx, p, classification, "body.classification");
-    if (in.classification && *in.classification != authz::kSensitive)
-      require(authz::may(p, perm::classify));
-    if (in.external_key && tx.one("SELECT 1 FROM customers WHERE org_id = ? AND external_key = ?",
-                                  {p.org_id, *in.external_key}))
-      throw Error(ErrorCode::conflict, "body.external_key", "taken");
-    const auto owner = in.owner_user_id ? *in.owner_user_id : std::optional<int64_t>(p.user_id);
-    auto r = tx.one(
-        "INSERT INTO customers (org_id, kind, name, tags, department_id, owner_user_id, "
-        "classification, source, custom, external_key, status, review_due_at, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) RETURNING id",
-        {p.org_id, kind, name, tags_json(tags), db::optional(dept), db::optional(owner),
-         int64_t{classification}, source, custom, db::optional(in.external_key),
-         now + review_days(tx, p.org_id, "customer", classification) * kDayMs, now, now});
-    const int64_t id = db::as_int(r->at(0));
-    const Sealed s = seal(id, clear);
-    tx.exec(
-        "UPDATE customers SET mobile = ?, id_card = ?, address = ?, email = ?, mobile_bidx = ?, "
-        "id_card_bidx = ?, email_bidx = ? WHERE id = ?",
-        {s.mobile, s.id_card, s.address, s.email, s.mobile_bidx, s.id_card_bidx, s.email_bidx, id});
-    search::put(tx, "customers", id, search_text(name, tags, source));
-    // Personal fields enter the audit trail masked.
-    const Personal m = mask(clear);
-    audit::Changes ch;
-    ch.set("name", masker_.name(name));
-    ch.set("mobile", m.mobile);
-    ch.set("id_card", m.id_card);
-    ch.set("email", m.email);
-    ch.set("department_id", dept);
-    ch.set("classification", classification);
-    audit::record(tx, a,
-                  {.action = "registry.customer.create",
-                   .object_type = "customer",
-                   .object_id = std::to_string(id),
-                   .changes = ch.str()},
-                  now);
+    const int64_t id = insert_customer(tx, p, a, in, now, Apply::write);
     return to_customer(*this, *load_row(tx, p.org_id, id), false);
   });
 }
@@ -364,10 +371,11 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
       params.emplace_back(*q.created_to);
     }
     Page<Customer> page;
-    page.total = db::as_int(
-        tx.query(std::string("SELECT COUNT(*)") + kFrom + where, std::span<const db::Value>(params))
-            .rows.at(0)
-            .at(0));
+    if (q.count_total)
+      page.total = db::as_int(tx.query(std::string("SELECT COUNT(*)") + kFrom + where,
+                                       std::span<const db::Value>(params))
+                                  .rows.at(0)
+                                  .at(0));
     if (q.after_id) {
       where += " AND c.id < ?";
       params.emplace_back(*q.after_id);
@@ -381,7 +389,7 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(q.limit); ++i) {
       page.items.push_back(to_customer(*this, rows[i], false));
       const int cl = page.items.back().classification;
-      if (authz::level_of(levels, cl).audit_reads) {
+      if (q.record_reads && authz::level_of(levels, cl).audit_reads) {
         audited.push_back(page.items.back().id);
         top_audited = std::max(top_audited, cl);
       }
@@ -402,92 +410,119 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
   return page;
 }
 
+std::vector<std::string> Registry::change_customer(db::Tx& tx, const authz::Principal& p,
+                                                   const audit::Actor& a, int64_t id,
+                                                   std::optional<int64_t> version,
+                                                   const CustomerInput& in, int64_t now,
+                                                   Apply mode) {
+  auto r = load_row(tx, p.org_id, id);
+  if (!r || !authz::may(p, perm::customers_read, customer_resource(*r)))
+    throw Error(ErrorCode::not_found, "path.id");
+  require(authz::may(p, perm::customers_write, customer_resource(*r)));
+  if (version && db::as_int(r->at(21)) != *version)
+    throw Error(ErrorCode::precondition_failed, "header.if-match", "the record has changed");
+  if (db::as_text(r->at(14)) != "active")
+    throw Error(ErrorCode::conflict, "path.id", "the customer is " + db::as_text(r->at(14)));
+  const Customer before = to_customer(*this, *r, true);
+  Customer after = before;
+  if (in.kind && *in.kind != before.kind)
+    throw Error(ErrorCode::validation_failed, "body.kind", "cannot change");
+  // A value equal to the masked form of the stored one (an edited export, a form filled from a
+  // masked read) means "unchanged", never the mask itself.
+  if (in.name && *in.name != masker_.name(before.name)) {
+    check_text(*in.name, "body.name", 100, true);
+    after.name = *in.name;
+  }
+  const Personal masked = mask(before.personal);
+  auto personal = [&](const std::optional<std::optional<std::string>>& v,
+                      std::optional<std::string>& field, const std::optional<std::string>& shown,
+                      const char* name, std::optional<std::string> (*norm)(std::string_view)) {
+    if (!v) return;
+    if (*v && shown && **v == *shown) return;
+    if (*v && !(*v)->empty() && norm && !norm(**v))
+      throw Error(ErrorCode::validation_failed, std::string("body.") + name, "malformed");
+    field = (*v && !(*v)->empty()) ? *v : std::nullopt;
+  };
+  personal(in.mobile, after.personal.mobile, masked.mobile, "mobile", normal_mobile);
+  personal(in.id_card, after.personal.id_card, masked.id_card, "id_card", normal_id_card);
+  personal(in.email, after.personal.email, masked.email, "email", normal_email);
+  personal(in.address, after.personal.address, masked.address, "address", nullptr);
+  if (after.personal.address) check_text(*after.personal.address, "body.address", 200, false);
+  if (in.tags) {
+    check_tags(*in.tags);
+    after.tags = *in.tags;
+  }
+  if (in.source) {
+    check_text(*in.source, "body.source", 100, false);
+    after.source = *in.source;
+  }
+  if (in.department_id && *in.department_id != before.department_id) {
+    check_department(tx, p, perm::customers_write, *in.department_id, "body.department_id");
+    after.department_id = *in.department_id;
+  }
+  if (in.owner_user_id) after.owner_user_id = *in.owner_user_id;
+  if (in.classification && *in.classification != before.classification) {
+    check_classification(tx, p, *in.classification, "body.classification");
+    require(authz::may(p, perm::classify));
+    after.classification = *in.classification;
+  }
+  if (in.custom_json) after.custom_json = *in.custom_json;
+  std::vector<std::string> changed;
+  auto note = [&](bool differs, const char* field) {
+    if (differs) changed.emplace_back(field);
+  };
+  note(after.name != before.name, "name");
+  note(after.personal.mobile != before.personal.mobile, "mobile");
+  note(after.personal.id_card != before.personal.id_card, "id_card");
+  note(after.personal.address != before.personal.address, "address");
+  note(after.personal.email != before.personal.email, "email");
+  note(after.tags != before.tags, "tags");
+  note(after.source != before.source, "source");
+  note(after.department_id != before.department_id, "department_id");
+  note(after.owner_user_id != before.owner_user_id, "owner_user_id");
+  note(after.classification != before.classification, "classification");
+  note(after.custom_json != before.custom_json, "custom");
+  if (mode == Apply::check || (mode == Apply::write_changes && changed.empty())) return changed;
+  const Sealed s = seal(id, after.personal);
+  tx.exec(
+      "UPDATE customers SET name = ?, mobile = ?, id_card = ?, address = ?, email = ?, "
+      "mobile_bidx = ?, id_card_bidx = ?, email_bidx = ?, tags = ?, source = ?, "
+      "department_id = ?, owner_user_id = ?, classification = ?, custom = ?, version = version "
+      "+ 1, updated_at = ? WHERE org_id = ? AND id = ?",
+      {after.name, s.mobile, s.id_card, s.address, s.email, s.mobile_bidx, s.id_card_bidx,
+       s.email_bidx, tags_json(after.tags), after.source, db::optional(after.department_id),
+       db::optional(after.owner_user_id), int64_t{after.classification}, after.custom_json, now,
+       p.org_id, id});
+  search::put(tx, "customers", id, search_text(after.name, after.tags, after.source));
+  const Personal mb = mask(before.personal), ma = mask(after.personal);
+  audit::Changes ch;
+  if (after.name != before.name)
+    ch.add("name", masker_.name(before.name), masker_.name(after.name));
+  if (after.personal.mobile != before.personal.mobile) ch.add("mobile", mb.mobile, ma.mobile);
+  if (after.personal.id_card != before.personal.id_card) ch.add("id_card", mb.id_card, ma.id_card);
+  if (after.personal.email != before.personal.email) ch.add("email", mb.email, ma.email);
+  if (after.personal.address != before.personal.address) ch.add("address", mb.address, ma.address);
+  ch.add("tags", before.tags, after.tags);
+  ch.add("source", before.source, after.source);
+  ch.add("department_id", before.department_id, after.department_id);
+  ch.add("owner_user_id", before.owner_user_id, after.owner_user_id);
+  ch.add("classification", before.classification, after.classification);
+  audit::record(
+      tx, a,
+      {.action = after.classification != before.classification ? "registry.customer.classify"
+                                                               : "registry.customer.update",
+       .object_type = "customer",
+       .object_id = std::to_string(id),
+       .changes = ch.str()},
+      now);
+  return changed;
+}
+
 Customer Registry::update_customer(const authz::Principal& p, const audit::Actor& a, int64_t id,
                                    int64_t version, const CustomerInput& in) {
   const int64_t now = clock_.now_ms();
   return db_.write([&](db::Tx& tx) {
-    auto r = load_row(tx, p.org_id, id);
-    if (!r || !authz::may(p, perm::customers_read, customer_resource(*r)))
-      throw Error(ErrorCode::not_found, "path.id");
-    require(authz::may(p, perm::customers_write, customer_resource(*r)));
-    if (db::as_int(r->at(21)) != version)
-      throw Error(ErrorCode::precondition_failed, "header.if-match", "the record has changed");
-    if (db::as_text(r->at(14)) != "active")
-      throw Error(ErrorCode::conflict, "path.id", "the customer is " + db::as_text(r->at(14)));
-    const Customer before = to_customer(*this, *r, true);
-    Customer after = before;
-    if (in.kind && *in.kind != before.kind)
-      throw Error(ErrorCode::validation_failed, "body.kind", "cannot change");
-    if (in.name) {
-      check_text(*in.name, "body.name", 100, true);
-      after.name = *in.name;
-    }
-    auto personal = [&](const std::optional<std::optional<std::string>>& v,
-                        std::optional<std::string>& field, const char* name,
-                        std::optional<std::string> (*norm)(std::string_view)) {
-      if (!v) return;
-      if (*v && !(*v)->empty() && norm && !norm(**v))
-        throw Error(ErrorCode::validation_failed, std::string("body.") + name, "malformed");
-      field = (*v && !(*v)->empty()) ? *v : std::nullopt;
-    };
-    personal(in.mobile, after.personal.mobile, "mobile", normal_mobile);
-    personal(in.id_card, after.personal.id_card, "id_card", normal_id_card);
-    personal(in.email, after.personal.email, "email", normal_email);
-    personal(in.address, after.personal.address, "address", nullptr);
-    if (after.personal.address) check_text(*after.personal.address, "body.address", 200, false);
-    if (in.tags) {
-      check_tags(*in.tags);
-      after.tags = *in.tags;
-    }
-    if (in.source) {
-      check_text(*in.source, "body.source", 100, false);
-      after.source = *in.source;
-    }
-    if (in.department_id && *in.department_id != before.department_id) {
-      check_department(tx, p, perm::customers_write, *in.department_id, "body.department_id");
-      after.department_id = *in.department_id;
-    }
-    if (in.owner_user_id) after.owner_user_id = *in.owner_user_id;
-    if (in.classification && *in.classification != before.classification) {
-      check_classification(tx, p, *in.classification, "body.classification");
-      require(authz::may(p, perm::classify));
-      after.classification = *in.classification;
-    }
-    if (in.custom_json) after.custom_json = *in.custom_json;
-    const Sealed s = seal(id, after.personal);
-    tx.exec(
-        "UPDATE customers SET name = ?, mobile = ?, id_card = ?, address = ?, email = ?, "
-        "mobile_bidx = ?, id_card_bidx = ?, email_bidx = ?, tags = ?, source = ?, "
-        "department_id = ?, owner_user_id = ?, classification = ?, custom = ?, version = version "
-        "+ 1, updated_at = ? WHERE org_id = ? AND id = ?",
-        {after.name, s.mobile, s.id_card, s.address, s.email, s.mobile_bidx, s.id_card_bidx,
-         s.email_bidx, tags_json(after.tags), after.source, db::optional(after.department_id),
-         db::optional(after.owner_user_id), int64_t{after.classification}, after.custom_json, now,
-         p.org_id, id});
-    search::put(tx, "customers", id, search_text(after.name, after.tags, after.source));
-    const Personal mb = mask(before.personal), ma = mask(after.personal);
-    audit::Changes ch;
-    if (after.name != before.name)
-      ch.add("name", masker_.name(before.name), masker_.name(after.name));
-    if (after.personal.mobile != before.personal.mobile) ch.add("mobile", mb.mobile, ma.mobile);
-    if (after.personal.id_card != before.personal.id_card)
-      ch.add("id_card", mb.id_card, ma.id_card);
-    if (after.personal.email != before.personal.email) ch.add("email", mb.email, ma.email);
-    if (after.personal.address != before.personal.address)
-      ch.add("address", mb.address, ma.address);
-    ch.add("tags", before.tags, after.tags);
-    ch.add("source", before.source, after.source);
-    ch.add("department_id", before.department_id, after.department_id);
-    ch.add("owner_user_id", before.owner_user_id, after.owner_user_id);
-    ch.add("classification", before.classification, after.classification);
-    audit::record(
-        tx, a,
-        {.action = after.classification != before.classification ? "registry.customer.classify"
-                                                                 : "registry.customer.update",
-         .object_type = "customer",
-         .object_id = std::to_string(id),
-         .changes = ch.str()},
-        now);
+    change_customer(tx, p, a, id, version, in, now, Apply::write);
     return to_customer(*this, *load_row(tx, p.org_id, id), false);
   });
 }

@@ -51,7 +51,8 @@ void check_department(db::Tx& tx, const authz::Principal& p, const char* permiss
     target.department_path = "/";
   }
   target.classification = authz::kPublic;
-  require(authz::may(p, permission, target));
+  if (!authz::may(p, permission, target))
+    throw Error(ErrorCode::forbidden, field, "not a department you may file records in");
 }
 
 void check_classification(db::Tx& tx, const authz::Principal& p, int level, const char* field) {

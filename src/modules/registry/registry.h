@@ -93,6 +93,8 @@ struct CustomerQuery {
   std::string tag;
   std::optional<bool> stale;
   std::optional<int64_t> created_from, created_to;
+  bool count_total = true;   // false: Page::total stays 0 (exports page without counting)
+  bool record_reads = true;  // false: the caller records the read itself (exports)
 };
 
 template <class T>
@@ -131,6 +133,7 @@ struct ServiceRequest {
       escalated_at;
   bool response_breached = false, resolve_breached = false;
   std::optional<std::string> external_key;
+  std::optional<std::string> customer_external_key;
   int64_t created_at = 0, updated_at = 0, version = 0;
 };
 
@@ -152,6 +155,7 @@ struct RequestQuery {
   std::optional<bool> breached;
   std::optional<int> classification;
   std::optional<int64_t> due_before, created_from, created_to;
+  bool count_total = true;  // false: Page::total stays 0
 };
 
 struct Comment {
@@ -188,6 +192,10 @@ struct SubjectRequest {
   int64_t received_at = 0, due_at = 0;
   std::optional<int64_t> completed_at, handled_by;
 };
+
+// What the transaction-level operations do after their checks: nothing (a dry run), write only
+// when something changes (imports), or always write (the API: a PATCH bumps the version).
+enum class Apply { check, write_changes, write };
 
 class Registry {
  public:
@@ -257,6 +265,23 @@ class Registry {
   Feedback add_feedback(const authz::Principal& p, const audit::Actor& a, int64_t request_id,
                         int satisfaction, const std::string& comment, bool complaint);
   std::vector<Feedback> feedback(const authz::Principal& p, int64_t request_id);
+
+  // ---- inside the caller's transaction (imports): the rules and records of the calls above.
+  // Errors name the API's fields (body.name, body.department_id…). insert_*: the new id (0 for
+  // Apply::check). change_*: the fields that change (API names), with no version check when
+  // version is nullopt.
+  int64_t insert_customer(db::Tx& tx, const authz::Principal& p, const audit::Actor& a,
+                          const CustomerInput& in, int64_t now, Apply mode);
+  std::vector<std::string> change_customer(db::Tx& tx, const authz::Principal& p,
+                                           const audit::Actor& a, int64_t id,
+                                           std::optional<int64_t> version, const CustomerInput& in,
+                                           int64_t now, Apply mode);
+  int64_t insert_request(db::Tx& tx, const authz::Principal& p, const audit::Actor& a,
+                         const RequestInput& in, int64_t now, Apply mode);
+  std::vector<std::string> change_request(db::Tx& tx, const authz::Principal& p,
+                                          const audit::Actor& a, int64_t id,
+                                          std::optional<int64_t> version, const RequestInput& in,
+                                          int64_t now, Apply mode);
 
   // ---- jobs
   // SLA: flags breaches and escalates them to the department head (once per breach).

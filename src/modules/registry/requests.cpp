@@ -19,7 +19,7 @@ constexpr const char* kColumns =
     "COALESCE(a.name, ''), r.owner_user_id, r.classification, r.response_due_at, "
     "r.resolve_due_at, r.responded_at, r.resolved_at, r.closed_at, r.escalated_at, "
     "r.response_breached, r.resolve_breached, r.external_key, r.created_at, r.updated_at, "
-    "r.version, COALESCE(d.path, '')";
+    "r.version, COALESCE(d.path, ''), c.external_key";
 constexpr const char* kFrom =
     " FROM service_requests r JOIN request_types t ON t.id = r.type_id LEFT JOIN customers c ON "
     "c.id = r.customer_id LEFT JOIN users a ON a.id = r.assignee_id LEFT JOIN departments d ON "
@@ -69,6 +69,7 @@ ServiceRequest from_row(const std::vector<db::Value>& r, const privacy::Masker& 
   s.created_at = db::as_int(r[26]);
   s.updated_at = db::as_int(r[27]);
   s.version = db::as_int(r[28]);
+  s.customer_external_key = db::as_opt_text(r[30]);
   return s;
 }
 
@@ -220,8 +221,8 @@ SlaTarget Registry::save_sla_target(const authz::Principal& p, const audit::Acto
 
 // ---- requests ---------------------------------------------------------------------------------
 
-ServiceRequest Registry::create_request(const authz::Principal& p, const audit::Actor& a,
-                                        const RequestInput& in) {
+int64_t Registry::insert_request(db::Tx& tx, const authz::Principal& p, const audit::Actor& a,
+                                 const RequestInput& in, int64_t now, Apply mode) {
   const std::string title = in.title.value_or("");
   check_text(title, "body.title", 200, true);
   const std::string description = in.description.value_or("");
@@ -234,75 +235,79 @@ ServiceRequest Registry::create_request(const authz::Principal& p, const audit::
   check_text(type_code, "body.type", 32, true);
   const std::string priority = in.priority.value_or("normal");
   if (in.external_key) check_text(*in.external_key, "body.external_key", 64, true);
-  const int64_t now = clock_.now_ms();
   const auto dept = in.department_id ? *in.department_id : p.department_id;
   const auto customer = in.customer_id ? *in.customer_id : std::nullopt;
-  const int64_t id = db_.write([&](db::Tx& tx) {
-    check_department(tx, p, perm::requests_write, dept, "body.department_id");
-    auto type =
-        tx.one("SELECT id, default_classification FROM request_types WHERE org_id = ? AND code = ?",
-               {p.org_id, type_code});
-    if (!type) throw Error(ErrorCode::validation_failed, "body.type", "no such request type");
-    if (!tx.one("SELECT 1 FROM request_priorities WHERE org_id = ? AND code = ?",
-                {p.org_id, priority}))
-      throw Error(ErrorCode::validation_failed, "body.priority", "no such priority");
-    const int64_t type_id = db::as_int(type->at(0));
-    const int classification =
-        in.classification.value_or(static_cast<int>(db::as_int(type->at(1))));
-    check_classification(tx, p, classification, "body.classification");
-    if (in.classification && *in.classification != db::as_int(type->at(1)))
-      require(authz::may(p, perm::classify));
-    if (customer) {
-      auto c = tx.one(
-          "SELECT c.department_id, COALESCE(d.path, ''), c.owner_user_id, c.classification, "
-          "c.status FROM customers c LEFT JOIN departments d ON d.id = c.department_id WHERE "
-          "c.org_id = ? AND c.id = ?",
-          {p.org_id, *customer});
-      if (!c || !authz::may(
-                    p, perm::customers_read,
+  check_department(tx, p, perm::requests_write, dept, "body.department_id");
+  auto type =
+      tx.one("SELECT id, default_classification FROM request_types WHERE org_id = ? AND code = ?",
+             {p.org_id, type_code});
+  if (!type) throw Error(ErrorCode::validation_failed, "body.type", "no such request type");
+  if (!tx.one("SELECT 1 FROM request_priorities WHERE org_id = ? AND code = ?",
+              {p.org_id, priority}))
+    throw Error(ErrorCode::validation_failed, "body.priority", "no such priority");
+  const int64_t type_id = db::as_int(type->at(0));
+  const int classification = in.classification.value_or(static_cast<int>(db::as_int(type->at(1))));
+  check_classification(tx, p, classification, "body.classification");
+  if (in.classification && *in.classification != db::as_int(type->at(1)))
+    require(authz::may(p, perm::classify));
+  if (customer) {
+    auto c = tx.one(
+        "SELECT c.department_id, COALESCE(d.path, ''), c.owner_user_id, c.classification, "
+        "c.status FROM customers c LEFT JOIN departments d ON d.id = c.department_id WHERE "
+        "c.org_id = ? AND c.id = ?",
+        {p.org_id, *customer});
+    if (!c ||
+        !authz::may(p, perm::customers_read,
                     resource("customer", *customer, db::as_opt_int(c->at(0)), db::as_text(c->at(1)),
                              db::as_opt_int(c->at(2)), static_cast<int>(db::as_int(c->at(3))))))
-        throw Error(ErrorCode::validation_failed, "body.customer_id", "no such customer");
-      if (db::as_text(c->at(4)) != "active")
-        throw Error(ErrorCode::conflict, "body.customer_id", "the customer is not active");
-      check_purpose(tx, p.org_id, *customer, "service");
-    }
-    if (in.external_key && tx.one("SELECT 1 FROM service_requests WHERE org_id = ? AND "
-                                  "external_key = ?",
-                                  {p.org_id, *in.external_key}))
-      throw Error(ErrorCode::conflict, "body.external_key", "taken");
-    const auto due = sla(tx, p.org_id, type_id, priority);
-    auto r = tx.one(
-        "INSERT INTO service_requests (org_id, number, customer_id, type_id, priority, channel, "
-        "title, description, status, department_id, owner_user_id, classification, "
-        "response_due_at, resolve_due_at, external_key, created_at, updated_at) VALUES (?, '', ?, "
-        "?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {p.org_id, db::optional(customer), type_id, priority, channel, title, description,
-         db::optional(dept), p.user_id, int64_t{classification},
-         due ? db::Value{now + due->first * 60'000} : db::null(),
-         due ? db::Value{now + due->second * 60'000} : db::null(), db::optional(in.external_key),
-         now, now});
-    const int64_t id = db::as_int(r->at(0));
-    char number[32];
-    std::snprintf(number, sizeof number, "SR%08lld", static_cast<long long>(id));
-    tx.exec("UPDATE service_requests SET number = ? WHERE id = ?", {std::string(number), id});
-    search::put(tx, "service_requests", id, std::string(number) + " " + title + " " + description);
-    audit::Changes ch;
-    ch.set("number", std::string(number));
-    ch.set("type", type_code);
-    ch.set("priority", priority);
-    ch.set("channel", channel);
-    ch.set("customer_id", customer);
-    ch.set("department_id", dept);
-    ch.set("classification", classification);
-    audit::record(tx, a,
-                  {.action = "registry.request.create",
-                   .object_type = "service_request",
-                   .object_id = std::to_string(id),
-                   .changes = ch.str()},
-                  now);
-    return id;
-  });
+      throw Error(ErrorCode::validation_failed, "body.customer_id", "no such customer");
+    if (db::as_text(c->at(4)) != "active")
+      throw Error(ErrorCode::conflict, "body.customer_id", "the customer is not active");
+    check_purpose(tx, p.org_id, *customer, "service");
+  }
+  if (in.external_key && tx.one("SELECT 1 FROM service_requests WHERE org_id = ? AND "
+                                "external_key = ?",
+                                {p.org_id, *in.external_key}))
+    throw Error(ErrorCode::conflict, "body.external_key", "taken");
+  if (mode == Apply::check) return 0;
+  const auto due = sla(tx, p.org_id, type_id, priority);
+  auto r = tx.one(
+      "INSERT INTO service_requests (org_id, number, customer_id, type_id, priority, channel, "
+      "title, description, status, department_id, owner_user_id, classification, "
+      "response_due_at, resolve_due_at, external_key, created_at, updated_at) VALUES (?, '', ?, "
+      "?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {p.org_id, db::optional(customer), type_id, priority, channel, title, description,
+       db::optional(dept), p.user_id, int64_t{classification},
+       due ? db::Value{now + due->first * 60'000} : db::null(),
+       due ? db::Value{now + due->second * 60'000} : db::null(), db::optional(in.external_key), now,
+       now});
+  const int64_t id = db::as_int(r->at(0));
+  char number[32];
+  std::snprintf(number, sizeof number, "SR%08lld", static_cast<long long>(id));
+  tx.exec("UPDATE service_requests SET number = ? WHERE id = ?", {std::string(number), id});
+  search::put(tx, "service_requests", id, std::string(number) + " " + title + " " + description);
+  audit::Changes ch;
+  ch.set("number", std::string(number));
+  ch.set("type", type_code);
+  ch.set("priority", priority);
+  ch.set("channel", channel);
+  ch.set("customer_id", customer);
+  ch.set("department_id", dept);
+  ch.set("classification", classification);
+  audit::record(tx, a,
+                {.action = "registry.request.create",
+                 .object_type = "service_request",
+                 .object_id = std::to_string(id),
+                 .changes = ch.str()},
+                now);
+  return id;
+}
+
+ServiceRequest Registry::create_request(const authz::Principal& p, const audit::Actor& a,
+                                        const RequestInput& in) {
+  const int64_t now = clock_.now_ms();
+  const int64_t id =
+      db_.write([&](db::Tx& tx) { return insert_request(tx, p, a, in, now, Apply::write); });
   return db_.read([&](db::Tx& tx) { return from_row(*load_row(tx, p.org_id, id), masker_); });
 }
 
@@ -404,10 +409,11 @@ Page<ServiceRequest> Registry::list_requests(const authz::Principal& p, const Re
       params.emplace_back(*q.created_to);
     }
     Page<ServiceRequest> page;
-    page.total = db::as_int(
-        tx.query(std::string("SELECT COUNT(*)") + kFrom + where, std::span<const db::Value>(params))
-            .rows.at(0)
-            .at(0));
+    if (q.count_total)
+      page.total = db::as_int(tx.query(std::string("SELECT COUNT(*)") + kFrom + where,
+                                       std::span<const db::Value>(params))
+                                  .rows.at(0)
+                                  .at(0));
     // Keyset: the cursor is the last row's sort key and id.
     std::string order;
     const bool due = q.sort == "due_asc";
@@ -481,73 +487,90 @@ std::vector<db::Value> writable(db::Tx& tx, const authz::Principal& p, int64_t i
 
 }  // namespace
 
+std::vector<std::string> Registry::change_request(db::Tx& tx, const authz::Principal& p,
+                                                  const audit::Actor& a, int64_t id,
+                                                  std::optional<int64_t> version,
+                                                  const RequestInput& in, int64_t now, Apply mode) {
+  auto r = writable(tx, p, id);
+  if (version && db::as_int(r[28]) != *version)
+    throw Error(ErrorCode::precondition_failed, "header.if-match", "the record has changed");
+  const ServiceRequest before = from_row(r, masker_);
+  ServiceRequest after = before;
+  if (in.title) {
+    check_text(*in.title, "body.title", 200, true);
+    after.title = *in.title;
+  }
+  if (in.description) {
+    check_text(*in.description, "body.description", 4000, false);
+    after.description = *in.description;
+  }
+  if (in.priority && *in.priority != before.priority) {
+    if (!tx.one("SELECT 1 FROM request_priorities WHERE org_id = ? AND code = ?",
+                {p.org_id, *in.priority}))
+      throw Error(ErrorCode::validation_failed, "body.priority", "no such priority");
+    after.priority = *in.priority;
+    // New targets from the creation time.
+    if (auto due = sla(tx, p.org_id, before.type_id, after.priority)) {
+      after.response_due_at = before.created_at + due->first * 60'000;
+      after.resolve_due_at = before.created_at + due->second * 60'000;
+    }
+  }
+  if (in.channel && *in.channel != before.channel) {
+    if (std::find(kChannels.begin(), kChannels.end(), *in.channel) == kChannels.end())
+      throw Error(ErrorCode::validation_failed, "body.channel", "one of the channels");
+    after.channel = *in.channel;
+  }
+  if (in.classification && *in.classification != before.classification) {
+    check_classification(tx, p, *in.classification, "body.classification");
+    require(authz::may(p, perm::classify));
+    after.classification = *in.classification;
+  }
+  // Type, customer and department stay (assign moves a request); the same value is fine.
+  if (in.type && *in.type != before.type_code)
+    throw Error(ErrorCode::validation_failed, "body.type", "cannot change");
+  if (in.customer_id && *in.customer_id != before.customer_id)
+    throw Error(ErrorCode::validation_failed, "body.customer_id", "cannot change");
+  if (in.department_id && *in.department_id != before.department_id)
+    throw Error(ErrorCode::validation_failed, "body.department_id",
+                "cannot change here (assign moves a request)");
+  std::vector<std::string> changed;
+  auto note = [&](bool differs, const char* field) {
+    if (differs) changed.emplace_back(field);
+  };
+  note(after.title != before.title, "title");
+  note(after.description != before.description, "description");
+  note(after.priority != before.priority, "priority");
+  note(after.channel != before.channel, "channel");
+  note(after.classification != before.classification, "classification");
+  if (mode == Apply::check || (mode == Apply::write_changes && changed.empty())) return changed;
+  tx.exec(
+      "UPDATE service_requests SET title = ?, description = ?, priority = ?, channel = ?, "
+      "classification = ?, response_due_at = ?, resolve_due_at = ?, version = version + 1, "
+      "updated_at = ? WHERE org_id = ? AND id = ?",
+      {after.title, after.description, after.priority, after.channel, int64_t{after.classification},
+       db::optional(after.response_due_at), db::optional(after.resolve_due_at), now, p.org_id, id});
+  search::put(tx, "service_requests", id, search_text(after));
+  audit::Changes ch;
+  ch.add("title", before.title, after.title);
+  ch.add("priority", before.priority, after.priority);
+  ch.add("channel", before.channel, after.channel);
+  ch.add("classification", before.classification, after.classification);
+  if (after.description != before.description) ch.set("description", std::string("(changed)"));
+  audit::record(
+      tx, a,
+      {.action = after.classification != before.classification ? "registry.request.classify"
+                                                               : "registry.request.update",
+       .object_type = "service_request",
+       .object_id = std::to_string(id),
+       .changes = ch.str()},
+      now);
+  return changed;
+}
+
 ServiceRequest Registry::update_request(const authz::Principal& p, const audit::Actor& a,
                                         int64_t id, int64_t version, const RequestInput& in) {
   const int64_t now = clock_.now_ms();
-  db_.write([&](db::Tx& tx) {
-    auto r = writable(tx, p, id);
-    if (db::as_int(r[28]) != version)
-      throw Error(ErrorCode::precondition_failed, "header.if-match", "the record has changed");
-    const ServiceRequest before = from_row(r, masker_);
-    ServiceRequest after = before;
-    if (in.title) {
-      check_text(*in.title, "body.title", 200, true);
-      after.title = *in.title;
-    }
-    if (in.description) {
-      check_text(*in.description, "body.description", 4000, false);
-      after.description = *in.description;
-    }
-    if (in.priority && *in.priority != before.priority) {
-      if (!tx.one("SELECT 1 FROM request_priorities WHERE org_id = ? AND code = ?",
-                  {p.org_id, *in.priority}))
-        throw Error(ErrorCode::validation_failed, "body.priority", "no such priority");
-      after.priority = *in.priority;
-      // New targets from the creation time.
-      if (auto due = sla(tx, p.org_id, before.type_id, after.priority)) {
-        after.response_due_at = before.created_at + due->first * 60'000;
-        after.resolve_due_at = before.created_at + due->second * 60'000;
-      }
-    }
-    if (in.channel && *in.channel != before.channel) {
-      if (std::find(kChannels.begin(), kChannels.end(), *in.channel) == kChannels.end())
-        throw Error(ErrorCode::validation_failed, "body.channel", "one of the channels");
-      after.channel = *in.channel;
-    }
-    if (in.classification && *in.classification != before.classification) {
-      check_classification(tx, p, *in.classification, "body.classification");
-      require(authz::may(p, perm::classify));
-      after.classification = *in.classification;
-    }
-    if (in.type || in.customer_id || in.department_id)
-      throw Error(ErrorCode::validation_failed,
-                  in.type          ? "body.type"
-                  : in.customer_id ? "body.customer_id"
-                                   : "body.department_id",
-                  "cannot change here (assign moves a request)");
-    tx.exec(
-        "UPDATE service_requests SET title = ?, description = ?, priority = ?, channel = ?, "
-        "classification = ?, response_due_at = ?, resolve_due_at = ?, version = version + 1, "
-        "updated_at = ? WHERE org_id = ? AND id = ?",
-        {after.title, after.description, after.priority, after.channel,
-         int64_t{after.classification}, db::optional(after.response_due_at),
-         db::optional(after.resolve_due_at), now, p.org_id, id});
-    search::put(tx, "service_requests", id, search_text(after));
-    audit::Changes ch;
-    ch.add("title", before.title, after.title);
-    ch.add("priority", before.priority, after.priority);
-    ch.add("channel", before.channel, after.channel);
-    ch.add("classification", before.classification, after.classification);
-    if (after.description != before.description) ch.set("description", std::string("(changed)"));
-    audit::record(
-        tx, a,
-        {.action = after.classification != before.classification ? "registry.request.classify"
-                                                                 : "registry.request.update",
-         .object_type = "service_request",
-         .object_id = std::to_string(id),
-         .changes = ch.str()},
-        now);
-  });
+  db_.write([&](db::Tx& tx) { change_request(tx, p, a, id, version, in, now, Apply::write); });
   return db_.read([&](db::Tx& tx) { return from_row(*load_row(tx, p.org_id, id), masker_); });
 }
 
