@@ -17,6 +17,13 @@ if [ ! -f data/initial-admins.txt ]; then
     echo "administrators exist already" > data/initial-admins.txt
   fi
 fi
+# First run: demo data (an organisation with staff, 400 customers, 2,000 service requests); the
+# staff's shared password is kept in data/demo-users.txt, readable by root only.
+if [ ! -f data/demo-users.txt ]; then
+  umask 077
+  ./build/custos demo --database "$DB" --scale "${CUSTOS_DEMO_SCALE:-2000}" > data/demo-users.txt
+  cat data/demo-users.txt
+fi
 echo "serving http://127.0.0.1:8080 (Ctrl-C to stop)"
 exec ./build/custos serve --listen "${CUSTOS_LISTEN:-127.0.0.1:8080}" \
   --database "$DB"

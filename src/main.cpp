@@ -12,6 +12,7 @@
 #include "http/app.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "modules/demo/demo.h"
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "platform/audit/audit.h"
@@ -260,6 +261,28 @@ int audit_anchor(const Config& config, const std::string& out_file) {
   return 0;
 }
 
+// `custos demo --scale N`: demo data for the console and benchmarks (modules/demo/demo.h).
+int demo_cmd(const Config& config, const demo::Options& options) {
+  auto database = open_migrated(config);
+  SystemClock clock;
+  api::Services services(*database, clock, config, api::security_policy(config));
+  services.cipher.open();
+  const auto started = std::chrono::steady_clock::now();
+  const demo::Result r = demo::load(*database, clock, services.registry, options);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  database->close();
+  if (r.structure_created)
+    std::printf(
+        "demo organisation created: %lld departments, %lld staff (user names such as kf.wang, "
+        "kf.zhou, wx.ma; see docs/operations.md). Their shared password: %s\n",
+        static_cast<long long>(r.departments), static_cast<long long>(r.staff), r.password.c_str());
+  std::printf("added %lld customers, %lld service requests, %lld feedback in %.1f s\n",
+              static_cast<long long>(r.customers), static_cast<long long>(r.requests),
+              static_cast<long long>(r.feedback), seconds);
+  return 0;
+}
+
 int config_check(const Config& config) {
   for (const auto& [k, v] : describe(config)) std::printf("%s = %s\n", k.c_str(), v.c_str());
   std::printf("config ok\n");
@@ -305,6 +328,18 @@ int main(int argc, char** argv) {
   add_common(anchor_cmd, anchor_flags, false);
   anchor_cmd->add_option("--out", anchor_out, "Anchor file to write")->required();
 
+  CommonFlags demo_flags;
+  demo::Options demo_options;
+  auto* demo_command =
+      cli.add_subcommand("demo", "Load demo data: an organisation, customers, service requests");
+  add_common(demo_command, demo_flags, false);
+  demo_command->add_option("--scale", demo_options.requests, "Service requests to add")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  demo_command
+      ->add_option("--customers", demo_options.customers, "Customers to add (default: scale / 5)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  demo_command->add_option("--seed", demo_options.seed, "Random seed (same seed, same data)");
+
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*serve_cmd) return serve(load(serve_flags));
@@ -313,6 +348,7 @@ int main(int argc, char** argv) {
     if (*init) return admin_init(load(admin_flags), admin_json);
     if (*verify_cmd) return audit_verify(load(verify_flags), anchor_in);
     if (*anchor_cmd) return audit_anchor(load(anchor_flags), anchor_out);
+    if (*demo_command) return demo_cmd(load(demo_flags), demo_options);
     if (cli.got_subcommand("version")) {
       std::printf("custos 0.1.0\n");
       return 0;

@@ -1,0 +1,43 @@
+"""`custos demo --scale N` (issue #6 item 7): demo data that the server serves as it would real
+records: the staff log in with the printed password and see the requests, searchable in
+Chinese, with masked customers; a second run adds records without a second organisation."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import urllib.parse
+
+from conftest import CUSTOS_BIN, Server, child_env, fresh_db_url, privacy_key_file, sql_exec
+from test_auth import Session, login
+
+
+def demo(url: str, *args: str) -> str:
+    out = subprocess.run([CUSTOS_BIN, "demo", "--database", url, "--set",
+                          f"privacy.key_file={privacy_key_file(url)}", *args],
+                         capture_output=True, text=True, timeout=300, env=child_env())
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_demo_data_is_served_like_real_records(tmp_path):
+    url = fresh_db_url(tmp_path / "db")
+    subprocess.run([CUSTOS_BIN, "migrate", "--database", url], check=True, env=child_env(),
+                   capture_output=True, timeout=120)
+    first = demo(url, "--scale", "300")
+    password = re.search(r"shared password: (\S+)", first).group(1)
+    assert "added 60 customers, 300 service requests" in first, first
+    again = demo(url, "--scale", "100", "--customers", "10")
+    assert "password" not in again and "added 10 customers, 100 service requests" in again
+    assert sql_exec(url, "SELECT COUNT(*) FROM departments WHERE code = 'KF'") == "1"
+    server = Server(tmp_path, url).start()
+    try:
+        s = Session(server, login(server, "kf.zhou", password).json()["token"])
+        r = s.get("/api/v1/service-requests?limit=5")
+        assert r.status == 200 and r.json()["total"] == 400, r
+        hits = s.get("/api/v1/service-requests?limit=100&q=" + urllib.parse.quote("漏水")).json()
+        assert all("漏水" in x["title"] + x["description"] for x in hits["items"])
+        c = s.get("/api/v1/customers?limit=1").json()["items"][0]
+        assert "*" in c["mobile"] and "*" in c["name"]
+    finally:
+        server.stop_and_check()
