@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -22,6 +23,7 @@
 #include "platform/authn/auth_service.h"
 #include "platform/clock.h"
 #include "platform/config/config.h"
+#include "platform/crypto/field_cipher.h"
 #include "platform/jobs/job_runner.h"
 #include "platform/log/log.h"
 #include "platform/storage/db.h"
@@ -261,6 +263,58 @@ int audit_anchor(const Config& config, const std::string& out_file) {
   return 0;
 }
 
+// `custos keys rotate [--out FILE] [--new-data-key]`: a new key-encryption key for the personal
+// fields. Every data key is re-wrapped under it in one transaction (the data is not touched);
+// the blind-index key stays, so exact search keeps working. With a key file, the new keys are
+// written beside it first and renamed over it after the commit; with CUSTOS_PRIVACY_KEY they go
+// to --out and the operator updates the environment. --new-data-key also starts a new data key
+// for values written from now on. Running servers keep working (they hold the data keys); each
+// must get the new key before its next start.
+int keys_rotate(const Config& config, const std::string& out_file, bool new_data_key) {
+  const bool from_env = !config.privacy.key.empty();
+  if (from_env && out_file.empty())
+    throw std::runtime_error(
+        "the key comes from CUSTOS_PRIVACY_KEY: give --out FILE for the new key material");
+  auto database = open_migrated(config);
+  const crypto::KeyMaterial old_keys =
+      crypto::load_key_material(config.privacy.key_file, config.privacy.key, /*create=*/false);
+  const crypto::KeyMaterial new_keys = crypto::fresh_key_material(old_keys.bidx);
+  const std::string staged = out_file.empty() ? config.privacy.key_file + ".new" : out_file;
+  crypto::write_key_file(staged, new_keys);
+  int rewrapped = 0;
+  try {
+    rewrapped = crypto::FieldCipher::rewrap(*database, old_keys, new_keys);
+  } catch (...) {
+    if (out_file.empty()) std::filesystem::remove(staged);
+    throw;
+  }
+  if (out_file.empty()) std::filesystem::rename(staged, config.privacy.key_file);
+  SystemClock clock;
+  const auto suite = *crypto::parse_suite(config.privacy.suite);
+  int64_t dek = 0;
+  if (new_data_key) {
+    crypto::FieldCipher cipher(*database, new_keys, suite);
+    cipher.open();
+    dek = cipher.new_data_key();
+  }
+  database->write([&](db::Tx& tx) {
+    audit::record(tx, audit::Actor{},
+                  {.action = "privacy.keys.rotate",
+                   .object_type = "data_keys",
+                   .changes = "{\"from\":\"" + old_keys.kek_id() + "\",\"to\":\"" +
+                              new_keys.kek_id() + "\",\"rewrapped\":" + std::to_string(rewrapped) +
+                              ",\"new_data_key\":" + std::to_string(dek) + "}"},
+                  clock.now_ms());
+  });
+  database->close();
+  std::printf("re-wrapped %d data key(s) under key %s (was %s)%s\n", rewrapped,
+              new_keys.kek_id().c_str(), old_keys.kek_id().c_str(),
+              new_data_key ? "; new values use a new data key" : "");
+  std::printf("the new key is in %s: copy it to every server before it next starts\n",
+              out_file.empty() ? config.privacy.key_file.c_str() : out_file.c_str());
+  return 0;
+}
+
 // `custos demo --scale N`: demo data for the console and benchmarks (modules/demo/demo.h).
 int demo_cmd(const Config& config, const demo::Options& options) {
   auto database = open_migrated(config);
@@ -328,6 +382,19 @@ int main(int argc, char** argv) {
   add_common(anchor_cmd, anchor_flags, false);
   anchor_cmd->add_option("--out", anchor_out, "Anchor file to write")->required();
 
+  CommonFlags keys_flags;
+  std::string keys_out;
+  bool keys_new_dek = false;
+  auto* keys_cmd = cli.add_subcommand("keys", "Keys of the personal-field encryption");
+  keys_cmd->require_subcommand(1);
+  auto* rotate_cmd = keys_cmd->add_subcommand(
+      "rotate", "New key-encryption key; re-wraps the data keys (the data is untouched)");
+  add_common(rotate_cmd, keys_flags, false);
+  rotate_cmd->add_option("--out", keys_out,
+                         "Write the new key here (required with CUSTOS_PRIVACY_KEY; default: "
+                         "replace privacy.key_file)");
+  rotate_cmd->add_flag("--new-data-key", keys_new_dek, "Also start a new data key for new values");
+
   CommonFlags demo_flags;
   demo::Options demo_options;
   auto* demo_command =
@@ -349,6 +416,7 @@ int main(int argc, char** argv) {
     if (*verify_cmd) return audit_verify(load(verify_flags), anchor_in);
     if (*anchor_cmd) return audit_anchor(load(anchor_flags), anchor_out);
     if (*demo_command) return demo_cmd(load(demo_flags), demo_options);
+    if (*rotate_cmd) return keys_rotate(load(keys_flags), keys_out, keys_new_dek);
     if (cli.got_subcommand("version")) {
       std::printf("custos 0.1.0\n");
       return 0;
