@@ -1,9 +1,11 @@
 // /api/v1/workflow/*: the approval engine (issue #5) — form types, process definitions,
 // instances and the actions on their tasks. Thin handlers over workflow::Engine; an instance the
 // caller may not see answers 404 like a missing one.
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "api/caller.h"
+#include "api/export.h"
 #include "api/json.h"
 #include "platform/audit/changes.h"
 #include "platform/text/time.h"
@@ -62,6 +64,7 @@ json::object instance_json(const workflow::Instance& i, bool details, int64_t no
       {"completed_at", json_time(i.completed_at)},
       {"version", i.version},
       {"etag", etag_of(i.version)}};
+  if (i.cc_read) o["cc_read"] = *i.cc_read;
   if (!details) return o;
   json::array tasks, history, attachments, cc;
   for (const auto& t : i.tasks) tasks.push_back(task_json(t, now));
@@ -90,6 +93,9 @@ json::object instance_json(const workflow::Instance& i, bool details, int64_t no
   o["history"] = std::move(history);
   o["attachments"] = std::move(attachments);
   o["cc_user_ids"] = std::move(cc);
+  json::object names;
+  for (const auto& [field, name] : i.form_names) names[field] = name;
+  o["form_names"] = std::move(names);
   return o;
 }
 
@@ -179,7 +185,7 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
   deps.schemas["WorkflowTask"] =
       R"({"type":"object","properties":{"id":{"type":"string"},"instance_id":{"type":"string"},"node_id":{"type":"string"},"node_name":{"type":"string"},"assignee_id":{"type":"string"},"kind":{"type":"string","enum":["approval","delegate","added"]},"status":{"type":"string"},"due_at":{"type":["string","null"],"format":"date-time"},"overdue":{"type":"boolean"},"summary":{"type":"string"},"process_name":{"type":"string"}}})";
   deps.schemas["WorkflowInstance"] =
-      R"({"type":"object","properties":{"id":{"type":"string"},"definition_key":{"type":"string"},"definition_version":{"type":"integer"},"process_name":{"type":"string"},"form_type":{"type":"string"},"form":{"type":"object"},"summary":{"type":"string"},"initiator_id":{"type":"string"},"status":{"type":"string","enum":["running","returned","approved","rejected","withdrawn","terminated"]},"tasks":{"type":"array","items":{"$ref":"#/components/schemas/WorkflowTask"}},"history":{"type":"array","items":{"type":"object"}},"attachments":{"type":"array","items":{"type":"object"}},"etag":{"type":"string"}}})";
+      R"({"type":"object","properties":{"id":{"type":"string"},"definition_key":{"type":"string"},"definition_version":{"type":"integer"},"process_name":{"type":"string"},"form_type":{"type":"string"},"form":{"type":"object"},"summary":{"type":"string"},"initiator_id":{"type":"string"},"status":{"type":"string","enum":["running","returned","approved","rejected","withdrawn","terminated"]},"tasks":{"type":"array","items":{"$ref":"#/components/schemas/WorkflowTask"}},"history":{"type":"array","items":{"type":"object"}},"attachments":{"type":"array","items":{"type":"object"}},"form_names":{"type":"object","description":"field -> name of the user or department a user/department field names","additionalProperties":{"type":"string"}},"cc_read":{"type":"boolean","description":"in /todo/cc: whether the caller has opened it since it was copied"},"etag":{"type":"string"}}})";
 
   router.add(Method::get, "/api/v1/workflow/form-types",
              [&deps](Request& req) {
@@ -295,7 +301,9 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/workflow/instances/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return instance_response(deps.workflow.get(c.principal, path_id(req)));
+               auto i = deps.workflow.get(c.principal, path_id(req));
+               deps.workflow.mark_copies_read(c.principal, i.id);
+               return instance_response(i);
              },
              {.summary = "One instance with its tasks, history and attachments",
               .tag = "workflow",
@@ -386,8 +394,18 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
                r.status = 200;
                r.content_type = a.content_type;
                r.body = std::move(bytes);
-               r.headers.set("Content-Disposition",
-                             "attachment; filename=\"attachment-" + std::to_string(a.id) + "\"");
+               // The uploaded name (UTF-8), with an ASCII fallback keeping its extension.
+               const bool ascii = std::all_of(a.name.begin(), a.name.end(),
+                                              [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+               const auto dot = a.name.rfind('.');
+               std::string fallback = "attachment-" + std::to_string(a.id);
+               if (dot != std::string::npos && a.name.size() - dot <= 8 &&
+                   std::all_of(a.name.begin() + static_cast<std::ptrdiff_t>(dot), a.name.end(),
+                               [](char ch) {
+                                 return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.';
+                               }))
+                 fallback += a.name.substr(dot);
+               r.headers.set("Content-Disposition", attachment(ascii ? a.name : fallback, a.name));
                r.headers.set("X-Content-Type-Options", "nosniff");
                return r;
              },

@@ -346,3 +346,43 @@ def test_a_mail_server_outage_loses_nothing(tmp_path):
     finally:
         server.stop_and_check()
         inbox.stop()
+
+
+def test_copies_are_read_when_opened_and_forms_name_their_people(hospital):
+    """A copy (抄送) counts as unread until its recipient opens the instance; the instance names
+    the user and department its fields point at (an approver may not read those records), and a
+    whole amount stays an integer in the JSON."""
+    sys_s, people = hospital["sys"], hospital["people"]
+    deputy = people["deputy"]
+    graph = {"nodes": [{"id": "start", "kind": "start"},
+                       {"id": "cc", "kind": "cc",
+                        "approvers": [{"rule": "user", "user_id": deputy["id"]}]},
+                       {"id": "head", "kind": "approval", "name": "下发部门负责人",
+                        "authority": "post",
+                        "approvers": [{"rule": "department_head",
+                                       "field": "issuing_department_id"}]},
+                       {"id": "end", "kind": "end"}],
+             "edges": [{"from": "start", "to": "cc"}, {"from": "cc", "to": "head"},
+                       {"from": "head", "to": "end"}]}
+    r = sys_s.post("/api/v1/workflow/definitions",
+                   {"key": "oa.penalty_waiver_cc", "name": "罚款减免（抄送）",
+                    "form_type": "oa.penalty_waiver", "graph": graph})
+    assert r.status == 201, r
+    clerk = people["clerk"]["session"]
+    r = clerk.post("/api/v1/workflow/instances",
+                   {"definition_key": "oa.penalty_waiver_cc", "form": penalty_form(hospital, "IT")})
+    assert r.status == 201, r
+    assert b'"amount":200' in r.body and b"2E2" not in r.body
+    inst = r.json()
+    assert inst["form_names"] == {"issuing_department_id": "信息管理部",
+                                  "person_id": "门诊收费员"}, inst["form_names"]
+    d = deputy["session"]
+    before = d.get("/api/v1/todo/counts").json()["cc_unread"]
+    copied = d.get("/api/v1/todo/cc").json()["items"]
+    mine = [x for x in copied if x["id"] == inst["id"]]
+    assert mine and mine[0]["cc_read"] is False
+    opened = d.get(f"/api/v1/workflow/instances/{inst['id']}")
+    assert opened.status == 200 and opened.json()["form_names"]["person_id"] == "门诊收费员"
+    assert d.get("/api/v1/todo/counts").json()["cc_unread"] == before - 1
+    mine = [x for x in d.get("/api/v1/todo/cc").json()["items"] if x["id"] == inst["id"]]
+    assert mine[0]["cc_read"] is True

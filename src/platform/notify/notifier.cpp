@@ -21,7 +21,7 @@ constexpr Template kTemplates[] = {
      "{initiator} submitted \"{process}\"; it waits for your approval ({node})."},
     {"workflow.approved", "已通过：{summary}", "Approved: {summary}",
      "您提交的「{process}」已审批通过。", "Your \"{process}\" has been approved."},
-    {"workflow.rejected", "已驳回：{summary}", "Rejected: {summary}",
+    {"workflow.rejected", "未通过：{summary}", "Rejected: {summary}",
      "您提交的「{process}」未获通过。理由：{reason}",
      "Your \"{process}\" was rejected. Reason: {reason}"},
     {"workflow.returned", "已退回：{summary}", "Sent back: {summary}",

@@ -754,6 +754,17 @@ Instance Engine::load(db::Tx& tx, int64_t org, int64_t id, bool details) {
                                 {org, id})
                            .rows)
     i.cc.push_back(db::as_int(c[0]));
+  if (auto type = form_type(i.form_type))
+    for (const Field& f : type->fields) {
+      if (f.type != FieldType::user && f.type != FieldType::department) continue;
+      const std::string v = form_text(i.form_json, f.name);
+      if (v.empty()) continue;
+      auto n = tx.one(f.type == FieldType::user
+                          ? "SELECT name FROM users WHERE org_id = ? AND id = ?"
+                          : "SELECT name FROM departments WHERE org_id = ? AND id = ?",
+                      {org, static_cast<int64_t>(std::stoll(v))});
+      if (n) i.form_names[f.name] = db::as_text(n->at(0));
+    }
   return i;
 }
 
@@ -1342,15 +1353,40 @@ Page<Instance> Engine::copied(const authz::Principal& p, int limit,
       params.emplace_back(*after_id);
     }
     params.emplace_back(int64_t{limit + 1});
+    // The unread count goes first: its parameter precedes the WHERE clause's.
+    params.insert(params.begin(), db::Value{p.user_id});
     std::vector<Instance> items;
-    for (const auto& r : tx.query(std::string("SELECT ") + kInstanceColumns + kInstanceFrom +
-                                      where + " ORDER BY i.id DESC LIMIT ?",
-                                  std::span<const db::Value>(params))
-                             .rows)
+    for (const auto& r :
+         tx.query(std::string("SELECT ") + kInstanceColumns +
+                      ", (SELECT COUNT(*) FROM workflow_cc c WHERE c.org_id = i.org_id AND "
+                      "c.instance_id = i.id AND c.user_id = ? AND c.read_at IS NULL)" +
+                      kInstanceFrom + where + " ORDER BY i.id DESC LIMIT ?",
+                  std::span<const db::Value>(params))
+             .rows) {
       items.push_back(instance_from(r));
+      items.back().cc_read = db::as_int(r.back()) == 0;
+    }
     auto page = keyset(std::move(items), limit);
     page.total = total;
     return page;
+  });
+}
+
+void Engine::mark_copies_read(const authz::Principal& p, int64_t instance_id) {
+  const bool unread = db_.read([&](db::Tx& tx) {
+    return tx
+        .one(
+            "SELECT 1 FROM workflow_cc WHERE org_id = ? AND instance_id = ? AND user_id = ? AND "
+            "read_at IS NULL",
+            {p.org_id, instance_id, p.user_id})
+        .has_value();
+  });
+  if (!unread) return;
+  db_.write([&](db::Tx& tx) {
+    tx.exec(
+        "UPDATE workflow_cc SET read_at = ? WHERE org_id = ? AND instance_id = ? AND user_id = ? "
+        "AND read_at IS NULL",
+        {clock_.now_ms(), p.org_id, instance_id, p.user_id});
   });
 }
 

@@ -115,6 +115,10 @@ struct Instance {
   std::vector<HistoryEntry> history;
   std::vector<Attachment> attachments;
   std::vector<int64_t> cc;
+  // Names of the people and departments the form's user and department fields name (field ->
+  // name), so an approver who may not read those records still sees whom the form is about.
+  std::map<std::string, std::string> form_names;
+  std::optional<bool> cc_read;  // copied(): whether the caller has opened it since
 };
 
 struct StartInput {
@@ -216,6 +220,8 @@ class Engine {
   Page<Task> done(const authz::Principal& p, int limit, std::optional<int64_t> after_id);
   Page<Instance> started(const authz::Principal& p, int limit, std::optional<int64_t> after_id);
   Page<Instance> copied(const authz::Principal& p, int limit, std::optional<int64_t> after_id);
+  // The caller opened the instance: their copies of it count as read.
+  void mark_copies_read(const authz::Principal& p, int64_t instance_id);
   Counts counts(const authz::Principal& p);
 
   // Time limits: reminders, escalation to the approver's superior, automatic approval or

@@ -91,7 +91,8 @@ json::value check_value(const Field& f, const json::value& v) {
       if (f.type == FieldType::integer && std::floor(*n) != *n) bad(f, "an integer");
       if (f.min && *n < *f.min) bad(f, "at least " + json::serialize(json::value(*f.min)));
       if (f.max && *n > *f.max) bad(f, "at most " + json::serialize(json::value(*f.max)));
-      if (f.type == FieldType::integer) return static_cast<int64_t>(*n);
+      // Whole numbers stay integers in the JSON (200, not 2E2).
+      if (std::floor(*n) == *n && std::fabs(*n) < 9.0e15) return static_cast<int64_t>(*n);
       return *n;
     }
     case FieldType::date: {
