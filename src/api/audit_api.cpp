@@ -167,18 +167,14 @@ Response list_events(Request& req, Deps& deps) {
                        json::object{{"items", items}, {"next_cursor", next}, {"total", total}});
 }
 
-// Walks every matching event newest first in pages (constant database memory).
+// Walks every matching event newest first from one snapshot, in batches (constant memory).
 template <class F>
-size_t for_each_event(Deps& deps, const Filter& f, F&& fn) {
-  std::optional<int64_t> before;
-  size_t n = 0;
-  for (;;) {
-    db::Result r = page(deps, f, before, 1000);
-    for (const auto& row : r.rows) fn(event_cells(row));
-    n += r.rows.size();
-    if (r.rows.size() < 1000) return n;
-    before = db::as_int(r.rows.back()[0]);
-  }
+void for_each_event(Deps& deps, const Filter& f, F&& fn) {
+  deps.db.read([&](db::Tx& tx) {
+    tx.each(kColumns + f.where + " ORDER BY seq DESC", f.params, 1000, [&](db::Result& chunk) {
+      for (const auto& row : chunk.rows) fn(event_cells(row));
+    });
+  });
 }
 
 void record_action(Deps& deps, const Caller& c, const std::string& action, audit::Outcome outcome,

@@ -147,6 +147,57 @@ TEST_P(Storage, ReadsDoNotSeeUncommittedWrites) {
   EXPECT_EQ(count("diagnostic_writes"), 1);
 }
 
+TEST_P(Storage, EachReadsEveryRowInBatchesFromOneSnapshot) {
+  database->write([](Tx& tx) {
+    for (int64_t i = 1; i <= 2501; ++i)
+      tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+              {"row " + std::to_string(i), i});
+  });
+  const std::string sql =
+      "SELECT created_at, payload FROM diagnostic_writes WHERE org_id = ? AND created_at > ? "
+      "ORDER BY created_at DESC";
+  std::vector<size_t> batches;
+  int64_t expect = 2501, inner_total = 0;
+  database->read([&](Tx& tx) {
+    const Value params[] = {int64_t{1}, int64_t{0}};
+    tx.each(sql, params, 1000, [&](Result& chunk) {
+      batches.push_back(chunk.rows.size());
+      for (const auto& row : chunk.rows) EXPECT_EQ(as_int(row.at(0)), expect--);
+      // A write committed meanwhile is not in this read's snapshot; the callback may query
+      // (even the same SQL, even another each) on the same transaction.
+      if (batches.size() == 1) {
+        std::thread([&] {
+          database->write([](Tx& w) {
+            w.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+                   {std::string("late"), int64_t{9999}});
+          });
+        }).join();
+        inner_total = as_int(tx.query("SELECT COUNT(*) FROM diagnostic_writes").rows.at(0).at(0));
+        const Value inner_params[] = {int64_t{1}, int64_t{2500}};
+        size_t inner = 0;
+        tx.each(sql, inner_params, 1, [&](Result& c) { inner += c.rows.size(); });
+        EXPECT_EQ(inner, 1u);
+      }
+    });
+  });
+  EXPECT_EQ(batches, (std::vector<size_t>{1000, 1000, 501}));
+  EXPECT_EQ(expect, 0);
+  EXPECT_EQ(inner_total, 2501);  // the late row is invisible to the snapshot
+  EXPECT_EQ(count("diagnostic_writes"), 2502);
+  // An empty result calls nothing; a bad statement is an error, and the Tx stays usable after.
+  database->read([&](Tx& tx) {
+    const Value none[] = {int64_t{2}, int64_t{0}};
+    int calls = 0;
+    tx.each(sql, none, 10, [&](Result&) { ++calls; });
+    EXPECT_EQ(calls, 0);
+  });
+  EXPECT_THROW(database->read([&](Tx& tx) {
+    tx.each("SELECT nonsense FROM nowhere", {}, 10, [](Result&) {});
+  }),
+               DbError);
+  EXPECT_EQ(count("diagnostic_writes"), 2502);
+}
+
 TEST_P(Storage, PingAndClose) {
   EXPECT_NO_THROW(database->ping());
   database->close();

@@ -94,6 +94,11 @@ class Tx {
   virtual Result query(std::string_view sql, std::span<const Value> params) = 0;
   // Runs several statements with no parameters (migrations).
   virtual void exec_script(std::string_view sql) = 0;
+  // Runs one query and hands its rows to `fn` in batches of at most `batch` rows, all from the
+  // transaction's snapshot, in constant memory however many rows there are (exports). PostgreSQL
+  // reads through a cursor, SQLite steps the statement; `fn` may run other queries on this Tx.
+  virtual void each(std::string_view sql, std::span<const Value> params, size_t batch,
+                    const std::function<void(Result&)>& fn) = 0;
 
   Result query(std::string_view sql, std::initializer_list<Value> params = {}) {
     return query(sql, std::span<const Value>(params.begin(), params.size()));

@@ -363,6 +363,7 @@ struct Conn {
   // Statements prepared on this session, keyed by the SQL as the caller wrote it.
   SqlMap<Prepared> statements;
   uint64_t next_statement = 0;
+  int open_cursors = 0;  // Tx::each nesting depth: names its cursor
 
   Conn() = default;
   Conn(const Conn&) = delete;
@@ -415,6 +416,26 @@ class PgTx final : public Tx {
       throw_error(conn_.pg, r.get(), redactor_);
     }
     return to_result(r.get());
+  }
+
+  void each(std::string_view sql, std::span<const Value> params, size_t batch,
+            const std::function<void(Result&)>& fn) override {
+    batch = std::max<size_t>(batch, 1);
+    // The cursor's name depends only on the nesting depth, so DECLARE and FETCH stay cached.
+    struct Depth {
+      int& n;
+      ~Depth() { --n; }
+    } depth{++conn_.open_cursors};
+    const std::string cursor = "custos_each_" + std::to_string(depth.n);
+    query("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + std::string(sql), params);
+    const std::string fetch = "FETCH " + std::to_string(batch) + " FROM " + cursor;
+    for (;;) {
+      Result chunk = query(fetch, std::span<const Value>());
+      const bool last = chunk.rows.size() < batch;
+      if (!chunk.rows.empty()) fn(chunk);
+      if (last) break;
+    }
+    query("CLOSE " + cursor, std::span<const Value>());
   }
 
   // The script runs inside the surrounding transaction, so it must not contain BEGIN/COMMIT.

@@ -4,6 +4,7 @@
 // COMMIT that returned has been fsync'd to the WAL file (see docs/operations.md).
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -88,20 +89,35 @@ class Connection final : public Tx {
                                               " parameters, got " + std::to_string(params.size()));
     for (size_t i = 0; i < params.size(); ++i) bind(stmt, static_cast<int>(i + 1), params[i]);
 
-    Result result;
-    const int ncols = sqlite3_column_count(stmt);
-    result.columns.reserve(ncols);
-    for (int c = 0; c < ncols; ++c) result.columns.emplace_back(sqlite3_column_name(stmt, c));
-    for (;;) {
-      int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) throw sqlite_error(h_, rc);
-      std::vector<Value>& row = result.rows.emplace_back();
-      row.reserve(ncols);
-      for (int c = 0; c < ncols; ++c) row.push_back(column(stmt, c));
-    }
+    Result result = with_columns(stmt);
+    while (step(stmt)) read_row(stmt, result);
     result.affected = sqlite3_stmt_readonly(stmt) ? 0 : sqlite3_changes64(h_);
     return result;
+  }
+
+  void each(std::string_view sql, std::span<const Value> params, size_t batch,
+            const std::function<void(Result&)>& fn) override {
+    batch = std::max<size_t>(batch, 1);
+    // A statement of its own, not the cache's: `fn` may run the same SQL meanwhile.
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(h_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr);
+    if (rc != SQLITE_OK) throw sqlite_error(h_, rc);
+    if (!stmt) throw DbError(DbError::Kind::other, "sqlite: empty statement");
+    struct Finalize {
+      sqlite3_stmt* s;
+      ~Finalize() { sqlite3_finalize(s); }
+    } finalize{stmt};
+    if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size()))
+      throw DbError(DbError::Kind::other, "sqlite: parameter count mismatch");
+    for (size_t i = 0; i < params.size(); ++i) bind(stmt, static_cast<int>(i + 1), params[i]);
+    Result chunk = with_columns(stmt);
+    while (step(stmt)) {
+      read_row(stmt, chunk);
+      if (chunk.rows.size() < batch) continue;
+      fn(chunk);
+      chunk.rows.clear();
+    }
+    if (!chunk.rows.empty()) fn(chunk);
   }
 
   void exec_script(std::string_view sql) override {
@@ -130,6 +146,27 @@ class Connection final : public Tx {
   }
 
  private:
+  static Result with_columns(sqlite3_stmt* stmt) {
+    Result result;
+    const int ncols = sqlite3_column_count(stmt);
+    result.columns.reserve(ncols);
+    for (int c = 0; c < ncols; ++c) result.columns.emplace_back(sqlite3_column_name(stmt, c));
+    return result;
+  }
+  // One step: true when it produced a row, false when the statement is done.
+  bool step(sqlite3_stmt* stmt) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) throw sqlite_error(h_, rc);
+    return true;
+  }
+  static void read_row(sqlite3_stmt* stmt, Result& into) {
+    const int ncols = static_cast<int>(into.columns.size());
+    std::vector<Value>& row = into.rows.emplace_back();
+    row.reserve(ncols);
+    for (int c = 0; c < ncols; ++c) row.push_back(column(stmt, c));
+  }
+
   sqlite3_stmt* prepare(std::string_view sql) {
     auto it = cache_.find(sql);
     if (it != cache_.end()) return it->second;
