@@ -70,14 +70,19 @@ std::optional<int64_t> parse_int(std::string_view s) {
 }
 }  // namespace
 
+int limit_param(const http::Request& req, int fallback, int max) {
+  auto l = req.query_param("limit");
+  if (!l) return fallback;
+  auto v = parse_int(*l);
+  if (!v || *v < 1 || *v > max)
+    throw Error(ErrorCode::validation_failed, "query.limit",
+                "an integer from 1 to " + std::to_string(max));
+  return static_cast<int>(*v);
+}
+
 PageParams page_params(const http::Request& req) {
   PageParams out;
-  if (auto l = req.query_param("limit")) {
-    auto v = parse_int(*l);
-    if (!v || *v < 1 || *v > 500)
-      throw Error(ErrorCode::validation_failed, "query.limit", "an integer from 1 to 500");
-    out.limit = static_cast<int>(*v);
-  }
+  out.limit = limit_param(req, out.limit, 500);
   if (auto c = req.query_param("cursor"); c && !c->empty()) {
     auto v = parse_int(*c);
     if (!v || *v < 0)

@@ -225,6 +225,28 @@ void register_org_routes(http::Router& router, Deps& deps) {
               .query_params = {"limit", "cursor", "q", "department_id", "status"},
               .public_route = false});
   router.add(
+      Method::get, "/api/v1/directory/users",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const int limit = limit_param(req, 20, 50);
+        json::array items;
+        for (const auto& e :
+             deps.org.directory(c.principal, req.query_param("q").value_or(""), limit))
+          items.push_back(json::object{{"id", std::to_string(e.id)},
+                                       {"name", e.name},
+                                       {"username", e.username},
+                                       {"department_id", json_id(e.department_id)},
+                                       {"department_name", e.department_name}});
+        return json_response(200, json::object{{"items", std::move(items)}});
+      },
+      {.summary = "The staff directory for pickers: active colleagues whose name, "
+                  "username or employee number contains q (any signed-in user)",
+       .tag = "organisation",
+       .response_schema =
+           R"({"type":"object","required":["items"],"properties":{"items":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"username":{"type":"string"},"department_id":{"type":["string","null"]},"department_name":{"type":"string"}}}}}})",
+       .query_params = {"q", "limit"},
+       .public_route = false});
+  router.add(
       Method::post, "/api/v1/users",
       [&deps](Request& req) {
         Caller c = authenticate(req, deps);

@@ -9,6 +9,7 @@ user one permission on one record until it expires or is revoked; its use is aud
 from __future__ import annotations
 
 import time
+import urllib.parse
 
 from conftest import assert_problem, sql_exec
 from test_auth import activate_user, grant_role, org, reauth  # noqa: F401  (org: fixture)
@@ -210,3 +211,37 @@ def test_posts_by_id_are_not_found_without_permission(org):
     spy = sql_exec(org["url"], "SELECT MAX(id) FROM posts")
     assert_problem(sys_s.get(f"/api/v1/posts/{int(spy)}"), 404, "not_found")
     assert all(p["code"] != "spy" for p in sys_s.get("/api/v1/posts").json()["items"])
+
+
+def test_the_directory_finds_colleagues_for_any_user_and_nothing_more(org):
+    """The staff directory behind user pickers (a form's user field, a transfer): any signed-in
+    user finds active colleagues by name, username or employee number, with no role at all; it
+    names no administrator and no departed user, shows no personal field, and LIKE's wildcards
+    in q are matched literally."""
+    bob = activate_user(org, "bob")  # no role: GET /users shows him nothing of the others
+    r = bob.get("/api/v1/directory/users?q=" + urllib.parse.quote("王"))
+    assert r.status == 200, r
+    items = r.json()["items"]
+    assert [i["username"] for i in items] == ["alice"]
+    assert items[0]["department_name"] == "客服部"
+    assert items[0]["department_id"] == org["depts"]["A"]
+    assert set(items[0]) == {"id", "name", "username", "department_id", "department_name"}
+    assert {i["username"] for i in bob.get("/api/v1/directory/users?q=Ecarol").json()["items"]} \
+        == {"carol"}
+    # Administrators are not colleagues to pick.
+    assert bob.get("/api/v1/directory/users?q=admin").json()["items"] == []
+    # Wildcards are literal: % and _ match nothing here rather than everyone.
+    for q in ("%", "_", "\\", "' OR 1=1 --"):
+        r = bob.get("/api/v1/directory/users?q=" + urllib.parse.quote(q))
+        assert r.status == 200, (q, r)
+        assert r.json()["items"] == [], q
+    # limit bounds the answer; bad input names the parameter.
+    assert len(bob.get("/api/v1/directory/users?q=E&limit=2").json()["items"]) == 2
+    assert_problem(bob.get("/api/v1/directory/users?q=E&limit=51"), 422, "validation_failed",
+                   "query.limit")
+    assert_problem(bob.get("/api/v1/directory/users"), 422, "validation_failed", "query.q")
+    assert_problem(bob.get("/api/v1/directory/users?q=" + urllib.parse.quote("长" * 65)), 422, "validation_failed",
+                   "query.q")
+    # Signed-in users only.
+    assert_problem(org["server"].request("GET", "/api/v1/directory/users?q=E"), 401,
+                   "unauthorized")

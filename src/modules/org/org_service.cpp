@@ -227,6 +227,20 @@ Department OrgService::get_department(const authz::Principal& p, int64_t id) {
   });
 }
 
+namespace {
+
+// "%q%" with LIKE's wildcards in q escaped (the statements say ESCAPE '\').
+std::string contains_pattern(const std::string& q) {
+  std::string out = "%";
+  for (char c : q) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+}  // namespace
+
 Page<Department> OrgService::list_departments(const authz::Principal& p, const ListQuery& q) {
   authz::Filter f = authz::visible(p, perm::departments_read,
                                    {.department_id = "d.id", .department_path = "d.path"});
@@ -235,9 +249,9 @@ Page<Department> OrgService::list_departments(const authz::Principal& p, const L
     std::vector<db::Value> params{p.org_id};
     params.insert(params.end(), f.params.begin(), f.params.end());
     if (!q.q.empty()) {
-      where += " AND (d.name LIKE ? OR d.code LIKE ?)";
-      params.emplace_back("%" + q.q + "%");
-      params.emplace_back("%" + q.q + "%");
+      where += " AND (d.name LIKE ? ESCAPE '\\' OR d.code LIKE ? ESCAPE '\\')";
+      params.emplace_back(contains_pattern(q.q));
+      params.emplace_back(contains_pattern(q.q));
     }
     return paginate<Department>(tx, std::string("SELECT ") + kDeptColumns + " FROM departments d",
                                 "SELECT COUNT(*) FROM departments d", where, params, q, "d.id",
@@ -428,6 +442,27 @@ User OrgService::get_user(const authz::Principal& p, const authn::Client& c, int
   return u;
 }
 
+std::vector<OrgService::DirectoryEntry> OrgService::directory(const authz::Principal& p,
+                                                              const std::string& q, int limit) {
+  if (q.empty() || text::utf8_length(q) > 64)
+    throw Error(ErrorCode::validation_failed, "query.q", "1 to 64 characters");
+  return db_.read([&](db::Tx& tx) {
+    std::vector<DirectoryEntry> out;
+    const std::string like = contains_pattern(q);
+    for (const auto& r :
+         tx.query("SELECT u.id, u.name, u.username, u.department_id, COALESCE(d.name, '') FROM "
+                  "users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.org_id = ? "
+                  "AND u.status = 'active' AND u.admin_role IS NULL AND (u.name LIKE ? ESCAPE "
+                  "'\\' OR u.username LIKE ? ESCAPE '\\' OR u.employee_no LIKE ? ESCAPE '\\') "
+                  "ORDER BY u.name, u.id LIMIT ?",
+                  {p.org_id, like, like, like, int64_t{limit}})
+             .rows)
+      out.push_back({db::as_int(r[0]), db::as_text(r[1]), db::as_text(r[2]), db::as_opt_int(r[3]),
+                     db::as_text(r[4])});
+    return out;
+  });
+}
+
 Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q) {
   authz::Filter f = authz::visible(p, perm::users_read,
                                    {.department_id = "u.department_id",
@@ -440,8 +475,10 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
     std::vector<db::Value> params{p.org_id};
     params.insert(params.end(), f.params.begin(), f.params.end());
     if (!q.q.empty()) {
-      where += " AND (u.name LIKE ? OR u.username LIKE ? OR u.employee_no LIKE ?)";
-      for (int i = 0; i < 3; ++i) params.emplace_back("%" + q.q + "%");
+      where +=
+          " AND (u.name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\' OR u.employee_no "
+          "LIKE ? ESCAPE '\\')";
+      for (int i = 0; i < 3; ++i) params.emplace_back(contains_pattern(q.q));
     }
     if (q.department_id) {
       where += " AND u.department_id = ?";

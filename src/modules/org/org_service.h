@@ -115,6 +115,16 @@ class OrgService {
   // Read through an explicit grant (not a role) is recorded as a use of the grant.
   User get_user(const authz::Principal& p, const authn::Client& c, int64_t id);
   Page<User> list_users(const authz::Principal& p, const ListQuery& q);
+  // The staff directory (通讯录) behind user pickers: active colleagues whose name, username or
+  // employee number contains q, with their department's name; any signed-in user may look,
+  // and it shows nothing else of them. At most `limit`, by name.
+  struct DirectoryEntry {
+    int64_t id = 0;
+    std::string name, username;
+    std::optional<int64_t> department_id;
+    std::string department_name;
+  };
+  std::vector<DirectoryEntry> directory(const authz::Principal& p, const std::string& q, int limit);
   User update_user(const authz::Principal& p, const authn::Client& c, int64_t id,
                    int64_t expected_version, const UserInput& in);
   User set_user_roles(const authz::Principal& p, const authn::Client& c, int64_t user_id,
