@@ -82,9 +82,10 @@ async function pickDepartment(page, field, name) {
 async function pickUser(page, scope, name) {
   const input = page.locator(`${scope} input`)
   await input.click()
-  // The list answers the typed name (a search of GET /users?q=) before an option is chosen.
+  // The list answers the typed name (a search of the staff directory, GET /directory/users?q=)
+  // before an option is chosen.
   await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/v1/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
+    page.waitForResponse((r) => r.url().includes('/api/v1/directory/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
     input.fill(name),
   ])
   await page.waitForTimeout(100)

@@ -3,6 +3,7 @@
 import { http, request } from './client'
 
 export { workflowApi, todoApi, notificationsApi } from './workflow'
+export { registryApi } from './registry'
 
 const V = '/api/v1'
 
@@ -22,6 +23,8 @@ export const orgApi = {
   createDepartment: (body) => http.post(`${V}/departments`, body),
   updateDepartment: (id, body, etag) => http.patch(`${V}/departments/${id}`, body, etag),
   users: (query) => http.get(`${V}/users`, query),
+  // The staff directory for pickers (any signed-in user): { items: [{ id, name, username, department_id, department_name }] }
+  directoryUsers: (query) => http.get(`${V}/directory/users`, query),
   user: (id) => http.get(`${V}/users/${id}`),
   createUser: (body) => http.post(`${V}/users`, body),
   updateUser: (id, body, etag) => http.patch(`${V}/users/${id}`, body, etag),
