@@ -11,6 +11,14 @@ export const pages = [
   { path: '/todo', name: 'todo', component: () => import('@/views/todo/TodoView.vue'), meta: { title: 'menu.todo', area: 'work', icon: 'Finished' } },
   { path: '/dashboard', name: 'dashboard', component: () => import('@/views/dashboard/DashboardView.vue'), meta: { title: 'menu.dashboard', area: 'work', icon: 'DataAnalysis' } },
 
+  { path: '/registry/requests/new', name: 'request-new', component: () => import('@/views/registry/RequestNewView.vue'), meta: { title: 'menu.requestNew', area: 'registry', icon: 'EditPen', perm: 'registry:requests:write' } },
+  { path: '/registry/requests', name: 'service-requests', component: () => import('@/views/registry/RequestsView.vue'), meta: { title: 'menu.serviceRequests', area: 'registry', icon: 'Headset', perm: 'registry:requests:read' } },
+  { path: '/registry/requests/:id', name: 'service-request', component: () => import('@/views/registry/RequestDetailView.vue'), meta: { title: 'sr.detailTitle', area: 'registry', parent: 'service-requests', hidden: true, perm: 'registry:requests:read' } },
+  { path: '/registry/customers', name: 'customers', component: () => import('@/views/registry/CustomersView.vue'), meta: { title: 'menu.customers', area: 'registry', icon: 'Avatar', perm: 'registry:customers:read' } },
+  { path: '/registry/customers/:id', name: 'customer', component: () => import('@/views/registry/CustomerDetailView.vue'), meta: { title: 'customer.detailTitle', area: 'registry', parent: 'customers', hidden: true, perm: 'registry:customers:read' } },
+  { path: '/registry/subject-requests', name: 'subject-requests', component: () => import('@/views/registry/SubjectRequestsView.vue'), meta: { title: 'menu.subjectRequests', area: 'registry', icon: 'Postcard', perm: 'registry:privacy:write' } },
+  { path: '/registry/sla', name: 'sla-settings', component: () => import('@/views/registry/SlaSettingsView.vue'), meta: { title: 'menu.slaSettings', area: 'registry', icon: 'Timer', perm: 'registry:config:write' } },
+
   { path: '/approvals/new', name: 'approval-start', component: () => import('@/views/approvals/StartView.vue'), meta: { title: 'menu.approvalStart', area: 'approvals', icon: 'EditPen' } },
   { path: '/approvals/instances', name: 'approvals', component: () => import('@/views/approvals/InstancesView.vue'), meta: { title: 'menu.approvals', area: 'approvals', icon: 'Tickets' } },
   { path: '/approvals/instances/:id', name: 'approval-instance', component: () => import('@/views/approvals/InstanceView.vue'), meta: { title: 'wf.detail.title', area: 'approvals', parent: 'approvals', hidden: true } },

@@ -10,12 +10,17 @@ export const PERMISSIONS = [
   'audit:events:read', 'audit:events:verify', 'audit:events:purge',
   'system:config:read',
   'workflow:definitions:write', 'workflow:instances:read', 'workflow:instances:terminate',
+  'registry:customers:read', 'registry:customers:write', 'registry:customers:unmask', 'registry:customers:export',
+  'registry:requests:read', 'registry:requests:write', 'registry:requests:export', 'registry:feedback:write',
+  'registry:records:classify', 'registry:config:write', 'registry:privacy:write',
 ]
 
 // What an explicit grant may give, by the type of record it names (the server's registry:
 // src/api/services.cpp). No API lists these yet; a permission not listed can be typed in.
 export const GRANTABLE = {
   user: ['org:users:read', 'org:users:unmask'],
+  customer: ['registry:customers:read', 'registry:customers:unmask'],
+  service_request: ['registry:requests:read'],
 }
 
 export const SCOPES = ['all', 'department_tree', 'department', 'custom', 'own']

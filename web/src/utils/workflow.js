@@ -174,6 +174,9 @@ export function objectRoute(type, id, can = () => true) {
   if (type === 'workflow_instance') return { name: 'approval-instance', params: { id } }
   if (type === 'offboarding_case' && can('org:users:read')) return { name: 'offboarding', query: { case: id } }
   if (type === 'user' && can('org:users:read')) return { name: 'user-detail', params: { id } }
+  if (type === 'service_request' && can('registry:requests:read')) return { name: 'service-request', params: { id } }
+  if (type === 'customer' && can('registry:customers:read')) return { name: 'customer', params: { id } }
+  if (type === 'data_subject_request' && can('registry:privacy:write')) return { name: 'subject-requests', query: { id } }
   return null
 }
 
