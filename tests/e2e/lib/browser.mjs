@@ -24,10 +24,13 @@ export async function launch(repo) {
 }
 
 export class Shots {
-  constructor(dir) {
+  // prefix: this suite's screenshots start with it, and only those are cleared at the start
+  // (suites run one after another and share the folder).
+  constructor(dir, { prefix = '' } = {}) {
     this.dir = dir
+    this.prefix = prefix
     fs.mkdirSync(dir, { recursive: true })
-    for (const f of fs.readdirSync(dir)) if (f.endsWith('.png')) fs.rmSync(path.join(dir, f))
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.png') && f.startsWith(prefix)) fs.rmSync(path.join(dir, f))
     this.taken = []
   }
 
@@ -36,7 +39,7 @@ export class Shots {
     await page.waitForLoadState('networkidle').catch(() => {})
     await page.evaluate(() => document.fonts && document.fonts.ready).catch(() => {})
     await page.waitForTimeout(350)
-    const file = path.join(this.dir, `${name}.png`)
+    const file = path.join(this.dir, `${this.prefix}${name}.png`)
     await page.screenshot({ path: file, fullPage })
     this.taken.push(file)
   }
