@@ -32,11 +32,12 @@ http::Response json_response(int status, const json::value& v) {
 }
 
 http::Response list_response(json::array items, const std::optional<std::string>& next_cursor,
-                             int64_t total) {
+                             int64_t total, bool total_exact) {
   json::object o;
   o["items"] = std::move(items);
   o["next_cursor"] = next_cursor ? json::value(*next_cursor) : json::value(nullptr);
   o["total"] = total;
+  o["total_exact"] = total_exact;
   return json_response(200, o);
 }
 

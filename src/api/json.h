@@ -21,9 +21,11 @@ boost::json::object parse_object(const http::Request& req);
 // A response with a JSON body.
 http::Response json_response(int status, const boost::json::value& v);
 
-// The list shape of api-conventions.md: {"items", "next_cursor", "total"}.
+// The list shape of api-conventions.md: {"items", "next_cursor", "total", "total_exact"}; a
+// register that counts only so far (db::bounded_count) says total_exact false, total a floor.
 http::Response list_response(boost::json::array items,
-                             const std::optional<std::string>& next_cursor, int64_t total);
+                             const std::optional<std::string>& next_cursor, int64_t total,
+                             bool total_exact = true);
 // A whole list in one page (next_cursor null, total = its size).
 http::Response list_response(boost::json::array items);
 

@@ -305,7 +305,7 @@ void register_registry_routes(http::Router& router, Deps& deps) {
             c.principal, audit::actor_of(c.principal, c.client), customer_query(req));
         json::array items;
         for (const auto& x : page.items) items.push_back(customer_json(x));
-        return list_response(std::move(items), page.next_cursor, page.total);
+        return list_response(std::move(items), page.next_cursor, page.total, page.total_exact);
       },
       {.summary = "Customers the caller may see (full text q= over name, tags and source; "
                   "exact mobile=, id_card=, email= through blind indexes)",
@@ -480,23 +480,23 @@ void register_registry_routes(http::Router& router, Deps& deps) {
        .response_schema = R"JSON({"type":"object"})JSON",
        .success_status = 201,
        .public_route = false});
-  router.add(Method::get, "/api/v1/subject-requests",
-             [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               PageParams pp = page_params(req);
-               auto page = deps.registry.subject_requests(
-                   c.principal, req.query_param("status").value_or("") == "open", pp.limit,
-                   pp.after_id);
-               const int64_t now = text::now_ms();
-               json::array items;
-               for (const auto& d : page.items) items.push_back(dsr_json(d, now));
-               return list_response(std::move(items), page.next_cursor, page.total);
-             },
-             {.summary = "Data-subject requests (registry:privacy:write)",
-              .tag = "registry",
-              .response_schema = R"JSON({"type":"object"})JSON",
-              .query_params = {"limit", "cursor", "status"},
-              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/subject-requests",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        PageParams pp = page_params(req);
+        auto page = deps.registry.subject_requests(
+            c.principal, req.query_param("status").value_or("") == "open", pp.limit, pp.after_id);
+        const int64_t now = text::now_ms();
+        json::array items;
+        for (const auto& d : page.items) items.push_back(dsr_json(d, now));
+        return list_response(std::move(items), page.next_cursor, page.total, page.total_exact);
+      },
+      {.summary = "Data-subject requests (registry:privacy:write)",
+       .tag = "registry",
+       .response_schema = R"JSON({"type":"object"})JSON",
+       .query_params = {"limit", "cursor", "status"},
+       .public_route = false});
   router.add(
       Method::post, "/api/v1/subject-requests/{id}/complete",
       [&deps](Request& req) {
@@ -604,23 +604,24 @@ void register_registry_routes(http::Router& router, Deps& deps) {
        .public_route = false});
 
   // ---- service requests
-  router.add(Method::get, "/api/v1/service-requests",
-             [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               auto page = deps.registry.list_requests(c.principal, request_query(req));
-               const int64_t now = text::now_ms();
-               json::array items;
-               for (const auto& x : page.items) items.push_back(request_json(x, now));
-               return list_response(std::move(items), page.next_cursor, page.total);
-             },
-             {.summary = "Service requests the caller may see: full text q= (Chinese included), "
-                         "filters, sort, keyset paging and the total",
-              .tag = "registry",
-              .response_schema = R"JSON({"type":"object"})JSON",
-              .query_params = {"limit", "cursor", "sort", "q", "status", "type", "priority",
-                               "channel", "department_id", "assignee_id", "customer_id", "breached",
-                               "classification", "due_before", "created_from", "created_to"},
-              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/service-requests",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        auto page = deps.registry.list_requests(c.principal, request_query(req));
+        const int64_t now = text::now_ms();
+        json::array items;
+        for (const auto& x : page.items) items.push_back(request_json(x, now));
+        return list_response(std::move(items), page.next_cursor, page.total, page.total_exact);
+      },
+      {.summary = "Service requests the caller may see: full text q= (Chinese included), "
+                  "filters, sort, keyset paging and the total",
+       .tag = "registry",
+       .response_schema = R"JSON({"type":"object"})JSON",
+       .query_params = {"limit", "cursor", "sort", "q", "status", "type", "priority", "channel",
+                        "department_id", "assignee_id", "customer_id", "breached", "classification",
+                        "due_before", "created_from", "created_to"},
+       .public_route = false});
   router.add(Method::post, "/api/v1/service-requests",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

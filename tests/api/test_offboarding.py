@@ -99,7 +99,7 @@ def test_departure_flow(ctx):
     assert mine[0]["read_at"] is None
     parse_time(mine[0]["created_at"])
     empty = sys_s.get("/api/v1/alerts").json()
-    assert empty == {"items": [], "next_cursor": None, "total": 0}
+    assert empty == {"items": [], "next_cursor": None, "total": 0, "total_exact": True}
 
     # A second case for the same user is a conflict.
     assert_problem(open_case(sys_s, alice["id"], {"kind": "departure", "reason": "x"}), 409,

@@ -4,6 +4,7 @@
 // under a customer's legal hold, all on a ManualClock; and `custos demo` data that reads back
 // through the registry's own rules (sealed personal fields, search, valid ID-card numbers).
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <filesystem>
 
@@ -241,6 +242,26 @@ TEST_P(RegistryJobs, DemoDataReadsBackThroughTheRegistry) {
     EXPECT_TRUE(r.title.find("漏水") != std::string::npos ||
                 r.description.find("漏水") != std::string::npos)
         << r.title;
+  EXPECT_TRUE(leaks.total_exact);
+  // Pages of a search come newest first and, walked to the end, hold every match once; a total
+  // beyond the count limit says so.
+  const int64_t all_leaks = leaks.total;
+  rq.limit = 7;
+  rq.count_limit = 5;
+  std::vector<int64_t> walked;
+  for (bool first = true;; first = false) {
+    const auto page = reg.list_requests(p, rq);
+    if (first) {
+      EXPECT_EQ(page.total, std::min<int64_t>(all_leaks, 5));
+      EXPECT_EQ(page.total_exact, all_leaks <= 5);
+    }
+    for (const auto& r : page.items) walked.push_back(r.id);
+    if (!page.next_cursor) break;
+    rq.cursor = *page.next_cursor;
+  }
+  EXPECT_EQ(static_cast<int64_t>(walked.size()), all_leaks);
+  EXPECT_TRUE(std::is_sorted(walked.rbegin(), walked.rend()));
+  EXPECT_EQ(std::adjacent_find(walked.begin(), walked.end()), walked.end());
   // Breach flags agree with the times.
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM service_requests WHERE resolved_at IS NOT NULL AND "
                    "(resolved_at > resolve_due_at) <> (resolve_breached = 1)"),

@@ -198,6 +198,28 @@ TEST_P(Storage, EachReadsEveryRowInBatchesFromOneSnapshot) {
   EXPECT_EQ(count("diagnostic_writes"), 2502);
 }
 
+TEST_P(Storage, BoundedCountStopsAtItsLimit) {
+  database->write([](Tx& tx) {
+    for (int64_t i = 1; i <= 5; ++i)
+      tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, ?, ?)",
+              {std::string("row"), i});
+  });
+  database->read([](Tx& tx) {
+    const std::string from = " FROM diagnostic_writes WHERE org_id = ? AND created_at > ?";
+    const Value above_one[] = {int64_t{1}, int64_t{1}};
+    auto c = bounded_count(tx, from, above_one, 4);  // exactly the limit: still exact
+    EXPECT_EQ(c.n, 4);
+    EXPECT_TRUE(c.exact);
+    c = bounded_count(tx, from, above_one, 3);  // more than the limit: the limit, not exact
+    EXPECT_EQ(c.n, 3);
+    EXPECT_FALSE(c.exact);
+    const Value none[] = {int64_t{2}, int64_t{0}};
+    c = bounded_count(tx, from, none, 3);
+    EXPECT_EQ(c.n, 0);
+    EXPECT_TRUE(c.exact);
+  });
+}
+
 TEST_P(Storage, PingAndClose) {
   EXPECT_NO_THROW(database->ping());
   database->close();

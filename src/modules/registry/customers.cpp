@@ -121,7 +121,8 @@ constexpr const char* kColumns =
     "c.owner_user_id, c.classification, c.source, c.custom, c.external_key, c.status, "
     "c.legal_hold, c.stale, c.review_due_at, c.reviewed_at, c.created_at, c.updated_at, "
     "c.version, COALESCE(d.path, '')";
-constexpr const char* kFrom = " FROM customers c LEFT JOIN departments d ON d.id = c.department_id";
+constexpr const char* kTables = "customers c LEFT JOIN departments d ON d.id = c.department_id";
+const std::string kFrom = std::string(" FROM ") + kTables;
 
 std::vector<std::string> tags_of(const std::string& stored) {
   std::vector<std::string> out;
@@ -327,10 +328,13 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
     std::string where = " WHERE c.org_id = ? AND c.status <> 'deleted' AND " + f.sql;
     std::vector<db::Value> params{p.org_id};
     params.insert(params.end(), f.params.begin(), f.params.end());
+    std::string from = kFrom, id = "c.id";
     if (!q.q.empty()) {
       const auto tokens = search::query_tokens(q.q);
       if (tokens.empty()) throw Error(ErrorCode::validation_failed, "query.q", "nothing to search");
       auto m = search::match(tx.engine(), "customers", "c.id", "c.search_tokens", tokens);
+      from = " FROM " + m.from + kTables;
+      id = m.id;
       where += " AND " + m.sql;
       params.insert(params.end(), m.params.begin(), m.params.end());
     }
@@ -371,20 +375,20 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
       params.emplace_back(*q.created_to);
     }
     Page<Customer> page;
-    if (q.count_total)
-      page.total = db::as_int(tx.query(std::string("SELECT COUNT(*)") + kFrom + where,
-                                       std::span<const db::Value>(params))
-                                  .rows.at(0)
-                                  .at(0));
+    if (q.count_total) {
+      const auto n = db::bounded_count(tx, from + where, params, q.count_limit);
+      page.total = n.n;
+      page.total_exact = n.exact;
+    }
     if (q.after_id) {
-      where += " AND c.id < ?";
+      where += " AND " + id + " < ?";
       params.emplace_back(*q.after_id);
     }
     params.emplace_back(int64_t{q.limit + 1});
-    auto rows =
-        tx.query(std::string("SELECT ") + kColumns + kFrom + where + " ORDER BY c.id DESC LIMIT ?",
-                 std::span<const db::Value>(params))
-            .rows;
+    auto rows = tx.query(std::string("SELECT ") + kColumns + from + where + " ORDER BY " + id +
+                             " DESC LIMIT ?",
+                         std::span<const db::Value>(params))
+                    .rows;
     const auto levels = authz::load_levels(tx, p.org_id);
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(q.limit); ++i) {
       page.items.push_back(to_customer(*this, rows[i], false));

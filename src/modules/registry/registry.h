@@ -83,6 +83,9 @@ struct CustomerInput {
   std::optional<std::string> custom_json;
 };
 
+// A list's total is counted up to this many rows (Page::total_exact says whether it stopped).
+inline constexpr int64_t kCountLimit = 1000;
+
 struct CustomerQuery {
   int limit = 50;
   std::optional<int64_t> after_id;     // newest first: ids below this
@@ -93,7 +96,8 @@ struct CustomerQuery {
   std::string tag;
   std::optional<bool> stale;
   std::optional<int64_t> created_from, created_to;
-  bool count_total = true;   // false: Page::total stays 0 (exports page without counting)
+  bool count_total = true;  // false: Page::total stays 0 (exports page without counting)
+  int64_t count_limit = kCountLimit;
   bool record_reads = true;  // false: the caller records the read itself (exports)
 };
 
@@ -102,6 +106,7 @@ struct Page {
   std::vector<T> items;
   std::optional<std::string> next_cursor;
   int64_t total = 0;
+  bool total_exact = true;  // false: more than count_limit match; total is count_limit
 };
 
 struct RequestType {
@@ -156,6 +161,7 @@ struct RequestQuery {
   std::optional<int> classification;
   std::optional<int64_t> due_before, created_from, created_to;
   bool count_total = true;  // false: Page::total stays 0
+  int64_t count_limit = kCountLimit;
 };
 
 struct Comment {

@@ -20,10 +20,11 @@ constexpr const char* kColumns =
     "r.resolve_due_at, r.responded_at, r.resolved_at, r.closed_at, r.escalated_at, "
     "r.response_breached, r.resolve_breached, r.external_key, r.created_at, r.updated_at, "
     "r.version, COALESCE(d.path, ''), c.external_key";
-constexpr const char* kFrom =
-    " FROM service_requests r JOIN request_types t ON t.id = r.type_id LEFT JOIN customers c ON "
-    "c.id = r.customer_id LEFT JOIN users a ON a.id = r.assignee_id LEFT JOIN departments d ON "
-    "d.id = r.department_id";
+constexpr const char* kTables =
+    "service_requests r JOIN request_types t ON t.id = r.type_id LEFT JOIN customers c ON c.id = "
+    "r.customer_id LEFT JOIN users a ON a.id = r.assignee_id LEFT JOIN departments d ON d.id = "
+    "r.department_id";
+const std::string kFrom = std::string(" FROM ") + kTables;
 
 const std::vector<std::string> kChannels{"phone", "walk_in", "web", "wechat", "email"};
 
@@ -358,10 +359,13 @@ Page<ServiceRequest> Registry::list_requests(const authz::Principal& p, const Re
       params.emplace_back(int64_t{p.clearance});
     }
     std::string where = " WHERE r.org_id = ? AND " + scope;
+    std::string from = kFrom, id = "r.id";
     if (!q.q.empty()) {
       const auto tokens = search::query_tokens(q.q);
       if (tokens.empty()) throw Error(ErrorCode::validation_failed, "query.q", "nothing to search");
       auto m = search::match(tx.engine(), "service_requests", "r.id", "r.search_tokens", tokens);
+      from = " FROM " + m.from + kTables;
+      id = m.id;
       where += " AND " + m.sql;
       params.insert(params.end(), m.params.begin(), m.params.end());
     }
@@ -409,18 +413,18 @@ Page<ServiceRequest> Registry::list_requests(const authz::Principal& p, const Re
       params.emplace_back(*q.created_to);
     }
     Page<ServiceRequest> page;
-    if (q.count_total)
-      page.total = db::as_int(tx.query(std::string("SELECT COUNT(*)") + kFrom + where,
-                                       std::span<const db::Value>(params))
-                                  .rows.at(0)
-                                  .at(0));
+    if (q.count_total) {
+      const auto n = db::bounded_count(tx, from + where, params, q.count_limit);
+      page.total = n.n;
+      page.total_exact = n.exact;
+    }
     // Keyset: the cursor is the last row's sort key and id.
     std::string order;
     const bool due = q.sort == "due_asc";
     if (q.sort == "created_asc") {
-      order = " ORDER BY r.id ASC";
+      order = " ORDER BY " + id + " ASC";
       if (!q.cursor.empty()) {
-        where += " AND r.id > ?";
+        where += " AND " + id + " > ?";
         params.emplace_back(std::stoll(q.cursor));
       }
     } else if (due) {
@@ -438,14 +442,14 @@ Page<ServiceRequest> Registry::list_requests(const authz::Principal& p, const Re
         params.emplace_back(after);
       }
     } else {
-      order = " ORDER BY r.id DESC";
+      order = " ORDER BY " + id + " DESC";
       if (!q.cursor.empty()) {
-        where += " AND r.id < ?";
+        where += " AND " + id + " < ?";
         params.emplace_back(std::stoll(q.cursor));
       }
     }
     params.emplace_back(int64_t{q.limit + 1});
-    auto rows = tx.query(std::string("SELECT ") + kColumns + kFrom + where + order + " LIMIT ?",
+    auto rows = tx.query(std::string("SELECT ") + kColumns + from + where + order + " LIMIT ?",
                          std::span<const db::Value>(params))
                     .rows;
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(q.limit); ++i)

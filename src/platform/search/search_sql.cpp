@@ -23,12 +23,14 @@ void remove(db::Tx& tx, const std::string& table, int64_t id) {
     tx.exec("UPDATE " + table + " SET search_tokens = '{}' WHERE id = ?", {id});
 }
 
-Condition match(db::Engine engine, const std::string& table, const std::string& id_col,
-                const std::string& tokens_col, const std::vector<std::string>& tokens) {
+Match match(db::Engine engine, const std::string& table, const std::string& id_col,
+            const std::string& tokens_col, const std::vector<std::string>& tokens) {
   if (engine == db::Engine::sqlite)
-    return {id_col + " IN (SELECT rowid FROM " + table + "_fts WHERE " + table + "_fts MATCH ?)",
-            {fts5_match(tokens)}};
-  return {tokens_col + " @> CAST(? AS TEXT[])", {pg_array(tokens)}};
+    return {table + "_fts sf CROSS JOIN ",
+            "sf.rowid = " + id_col + " AND sf." + table + "_fts MATCH ?",
+            {fts5_match(tokens)},
+            "sf.rowid"};
+  return {"", tokens_col + " @> CAST(? AS TEXT[])", {pg_array(tokens)}, id_col};
 }
 
 }  // namespace custos::search

@@ -15,13 +15,18 @@ namespace custos::search {
 void put(db::Tx& tx, const std::string& table, int64_t id, const std::string& text);
 void remove(db::Tx& tx, const std::string& table, int64_t id);
 
-struct Condition {
-  std::string sql;
+// Rows holding every token of `tokens` (non-empty), as a query's driver: the matches come in id
+// order, so a first page stops after its rows however many match. SQLite reads the FTS table
+// first (`from` goes before the table in FROM, `id` is the FTS rowid); PostgreSQL filters the
+// table itself under its GIN index. `id_col` names the table's id, `tokens_col` its token column
+// (for PostgreSQL), both qualified as the query needs.
+struct Match {
+  std::string from;  // "" or "<table>_fts sf CROSS JOIN "
+  std::string sql;   // the WHERE condition
   std::vector<db::Value> params;
+  std::string id;  // the column to order and page by
 };
-// Rows holding every token of `tokens` (non-empty): `id_col` names the table's id (for SQLite),
-// `tokens_col` its token column (for PostgreSQL), both qualified as the query needs.
-Condition match(db::Engine engine, const std::string& table, const std::string& id_col,
-                const std::string& tokens_col, const std::vector<std::string>& tokens);
+Match match(db::Engine engine, const std::string& table, const std::string& id_col,
+            const std::string& tokens_col, const std::vector<std::string>& tokens);
 
 }  // namespace custos::search

@@ -1,5 +1,6 @@
 #include "platform/storage/db.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace custos::db {
@@ -48,6 +49,17 @@ std::unique_ptr<Db> open(const Options& options) {
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
     return open_postgres(options);
   throw std::invalid_argument("database.url: expected sqlite:///path/to/file.db or postgresql://…");
+}
+
+Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value> params,
+                    int64_t limit) {
+  std::vector<Value> all(params.begin(), params.end());
+  all.emplace_back(limit + 1);
+  const int64_t n =
+      as_int(tx.query("SELECT COUNT(*) FROM (SELECT 1" + from_where + " LIMIT ?) bounded", all)
+                 .rows.at(0)
+                 .at(0));
+  return {std::min(n, limit), n <= limit};
 }
 
 }  // namespace custos::db

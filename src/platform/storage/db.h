@@ -115,6 +115,16 @@ class Tx {
   }
 };
 
+// A count that stops: how many rows `from_where` (" FROM ... WHERE ...") yields, reading at most
+// limit + 1 of them. More than `limit`: n is limit and exact is false (a list's total on a large
+// register costs a bounded number of row reads, like its page).
+struct Count {
+  int64_t n = 0;
+  bool exact = true;
+};
+Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value> params,
+                    int64_t limit);
+
 struct PoolStats {
   int size = 0;       // connections open
   int in_use = 0;     // connections lent out now
