@@ -81,17 +81,6 @@ json::object to_json(const authz::GrantRecord& g, int64_t now) {
                                     : "expired"}};
 }
 
-std::optional<int64_t> query_id(const Request& req, const char* name) {
-  auto v = req.query_param(name);
-  if (!v || v->empty()) return std::nullopt;
-  json::object holder{{name, *v}};
-  try {
-    return required_id(holder, name);
-  } catch (const Error&) {
-    throw Error(ErrorCode::validation_failed, std::string("query.") + name, "an id");
-  }
-}
-
 const char* kLevels =
     R"({"type":"object","required":["levels"],"properties":{"levels":{"type":"array","minItems":2,"maxItems":8,"items":{"$ref":"#/components/schemas/ClassificationLevel"}}}})";
 const char* kGrant = "#/components/schemas/AccessGrant";

@@ -7,6 +7,7 @@
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "modules/assets/assets.h"
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "modules/registry/registry.h"
@@ -34,6 +35,7 @@ struct Deps {
   workflow::Todo& todo;
   const notify::Notifier& notifier;
   registry::Registry& registry;
+  assets::Assets& assets;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -54,6 +56,7 @@ void register_workflow_routes(http::Router& router, Deps& deps);
 void register_todo_routes(http::Router& router, Deps& deps);
 void register_registry_routes(http::Router& router, Deps& deps);
 void register_registry_io_routes(http::Router& router, Deps& deps);
+void register_assets_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

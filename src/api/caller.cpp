@@ -80,6 +80,15 @@ int limit_param(const http::Request& req, int fallback, int max) {
   return static_cast<int>(*v);
 }
 
+std::optional<int64_t> query_id(const http::Request& req, const char* name) {
+  auto v = req.query_param(name);
+  if (!v || v->empty()) return std::nullopt;
+  auto id = parse_int(*v);
+  if (!id || *id <= 0)
+    throw Error(ErrorCode::validation_failed, std::string("query.") + name, "an id");
+  return *id;
+}
+
 PageParams page_params(const http::Request& req) {
   PageParams out;
   out.limit = limit_param(req, out.limit, 500);

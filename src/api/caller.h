@@ -37,6 +37,8 @@ struct PageParams {
 PageParams page_params(const http::Request& req);
 // ?limit= from 1 to max (fallback when absent); validation_failed on query.limit otherwise.
 int limit_param(const http::Request& req, int fallback, int max);
+// ?name=<id>: nullopt when absent or empty, validation_failed on query.<name> when not an id.
+std::optional<int64_t> query_id(const http::Request& req, const char* name);
 // A numeric path id; anything else is not_found.
 int64_t path_id(const http::Request& req, std::string_view name = "id");
 // If-Match: "<version>"; missing → precondition_required, malformed → precondition_failed.

@@ -100,18 +100,6 @@ std::optional<int64_t> optional_id(const json::object& o, const char* name) {
   throw Error(ErrorCode::validation_failed, std::string("body.") + name, "an id");
 }
 
-std::optional<int64_t> query_id(const Request& req, const char* name) {
-  auto v = req.query_param(name);
-  if (!v || v->empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    long long n = std::stoll(*v, &used);
-    if (used == v->size() && n > 0) return n;
-  } catch (const std::exception&) {
-  }
-  throw Error(ErrorCode::validation_failed, std::string("query.") + name, "an id");
-}
-
 const char* kCase = "#/components/schemas/OffboardingCase";
 const char* kAlert = "#/components/schemas/Alert";
 

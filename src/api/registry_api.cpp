@@ -131,17 +131,6 @@ registry::RequestInput request_input(const json::object& b) {
   return in;
 }
 
-std::optional<int64_t> query_id(const Request& req, const char* name) {
-  auto v = req.query_param(name);
-  if (!v || v->empty()) return std::nullopt;
-  json::object holder{{name, *v}};
-  try {
-    return required_id(holder, name);
-  } catch (const Error&) {
-    throw Error(ErrorCode::validation_failed, std::string("query.") + name, "an id");
-  }
-}
-
 std::optional<int64_t> query_time(const Request& req, const char* name) {
   auto v = req.query_param(name);
   if (!v || v->empty()) return std::nullopt;

@@ -48,7 +48,8 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
                                              /*create=*/true);
           },
           *crypto::parse_suite(config_.privacy.suite)),
-      registry(db_, clock_, cipher, masker, notifier, todo) {
+      registry(db_, clock_, cipher, masker, notifier, todo),
+      assets(db_, clock_) {
   mail.smtp_url = config_.mail.smtp_url;
   mail.from = config_.mail.from;
   mail.username = config_.mail.username;
@@ -96,7 +97,7 @@ void Services::register_jobs(jobs::JobRunner& runner) {
 
 Deps Services::deps(http::Metrics& metrics) {
   return Deps{db,     config,   metrics, auth,     org,      offboarding, classifications,
-              grants, workflow, todo,    notifier, registry, {}};
+              grants, workflow, todo,    notifier, registry, assets,      {}};
 }
 
 }  // namespace custos::api

@@ -56,6 +56,7 @@ struct Services {
   notify::MailSettings mail;
   crypto::FieldCipher cipher;
   registry::Registry registry;
+  assets::Assets assets;
 };
 
 }  // namespace custos::api

@@ -227,20 +227,6 @@ Department OrgService::get_department(const authz::Principal& p, int64_t id) {
   });
 }
 
-namespace {
-
-// "%q%" with LIKE's wildcards in q escaped (the statements say ESCAPE '\').
-std::string contains_pattern(const std::string& q) {
-  std::string out = "%";
-  for (char c : q) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
-
-}  // namespace
-
 Page<Department> OrgService::list_departments(const authz::Principal& p, const ListQuery& q) {
   authz::Filter f = authz::visible(p, perm::departments_read,
                                    {.department_id = "d.id", .department_path = "d.path"});
@@ -250,8 +236,8 @@ Page<Department> OrgService::list_departments(const authz::Principal& p, const L
     params.insert(params.end(), f.params.begin(), f.params.end());
     if (!q.q.empty()) {
       where += " AND (d.name LIKE ? ESCAPE '\\' OR d.code LIKE ? ESCAPE '\\')";
-      params.emplace_back(contains_pattern(q.q));
-      params.emplace_back(contains_pattern(q.q));
+      params.emplace_back(db::like_contains(q.q));
+      params.emplace_back(db::like_contains(q.q));
     }
     return paginate<Department>(tx, std::string("SELECT ") + kDeptColumns + " FROM departments d",
                                 "SELECT COUNT(*) FROM departments d", where, params, q, "d.id",
@@ -448,7 +434,7 @@ std::vector<OrgService::DirectoryEntry> OrgService::directory(const authz::Princ
     throw Error(ErrorCode::validation_failed, "query.q", "1 to 64 characters");
   return db_.read([&](db::Tx& tx) {
     std::vector<DirectoryEntry> out;
-    const std::string like = contains_pattern(q);
+    const std::string like = db::like_contains(q);
     for (const auto& r :
          tx.query("SELECT u.id, u.name, u.username, u.department_id, COALESCE(d.name, '') FROM "
                   "users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.org_id = ? "
@@ -478,7 +464,7 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
       where +=
           " AND (u.name LIKE ? ESCAPE '\\' OR u.username LIKE ? ESCAPE '\\' OR u.employee_no "
           "LIKE ? ESCAPE '\\')";
-      for (int i = 0; i < 3; ++i) params.emplace_back(contains_pattern(q.q));
+      for (int i = 0; i < 3; ++i) params.emplace_back(db::like_contains(q.q));
     }
     if (q.department_id) {
       where += " AND u.department_id = ?";

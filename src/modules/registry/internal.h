@@ -8,24 +8,19 @@
 #include "platform/audit/changes.h"
 #include "platform/authz/classification.h"
 #include "platform/authz/grants.h"
+#include "platform/authz/records.h"
 #include "platform/errors/error.h"
 
 namespace custos::registry::detail {
 
 inline constexpr int64_t kDayMs = 86'400'000;
 
-void require(bool allowed);
-void check_text(const std::string& v, const char* field, size_t max, bool required);
+using authz::check_department;
+using authz::check_text;
+using authz::department_path;
+using authz::require;
+using authz::resource;
 
-// The resource the decision point needs for a row of a registry table.
-authz::Resource resource(const std::string& object_type, int64_t id,
-                         std::optional<int64_t> department_id, const std::string& dept_path,
-                         std::optional<int64_t> owner, int classification);
-std::string department_path(db::Tx& tx, int64_t org, std::optional<int64_t> department_id);
-
-// A department the caller may put records in (write permission there); nullopt: none given.
-void check_department(db::Tx& tx, const authz::Principal& p, const char* permission,
-                      std::optional<int64_t> department_id, const char* field);
 // A classification of the organisation's levels; changing one needs registry:records:classify.
 void check_classification(db::Tx& tx, const authz::Principal& p, int level, const char* field);
 

@@ -92,6 +92,9 @@ constexpr std::array kErrors = {
     Row{ErrorCode::consent_withdrawn,
         {"consent_withdrawn", 409, "客户已撤回此用途的同意",
          "The customer withdrew consent for this use"}},
+    Row{ErrorCode::it_department_only,
+        {"it_department_only", 403, "只有信息管理部可以将设备送外维修",
+         "Only the IT department may send equipment to an external repair centre"}},
 };
 
 constexpr std::array<ErrorCode, kErrors.size()> make_codes() {

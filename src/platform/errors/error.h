@@ -47,6 +47,7 @@ enum class ErrorCode {
   transition_not_allowed,
   approval_required,
   consent_withdrawn,
+  it_department_only,
 };
 
 enum class Lang { zh_CN, en };

@@ -62,4 +62,13 @@ Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value
   return {std::min(n, limit), n <= limit};
 }
 
+std::string like_contains(const std::string& q) {
+  std::string out = "%";
+  for (char c : q) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
 }  // namespace custos::db

@@ -125,6 +125,10 @@ struct Count {
 Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value> params,
                     int64_t limit);
 
+// A LIKE pattern for "contains q", LIKE's own wildcards in q escaped: the statement must say
+// ESCAPE '\'.
+std::string like_contains(const std::string& q);
+
 struct PoolStats {
   int size = 0;       // connections open
   int in_use = 0;     // connections lent out now

@@ -843,6 +843,60 @@ CREATE INDEX service_requests_search ON service_requests USING GIN (search_token
 CREATE INDEX customers_org_order ON customers (org_id, id);
 CREATE INDEX service_requests_org_order ON service_requests (org_id, id);
 )SQL"},
+    // IT assets (modules/assets): the equipment archive with its history; the asset manager
+    // role (资产管理员).
+    Migration{19, "assets", R"SQL(
+CREATE TABLE assets (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  asset_tag TEXT NOT NULL,
+  category TEXT NOT NULL,
+  name TEXT NOT NULL,
+  model TEXT NOT NULL DEFAULT '',
+  serial TEXT NOT NULL DEFAULT '',
+  specs TEXT NOT NULL DEFAULT '',
+  supplier TEXT NOT NULL DEFAULT '',
+  location TEXT NOT NULL DEFAULT '',
+  notes TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('ordered', 'in_stock', 'in_use', 'idle', 'in_repair',
+    'in_external_repair', 'pending_disposal', 'scrapped', 'sold')),
+  purchase_date TEXT,
+  warranty_end TEXT,
+  cost_cents BIGINT,
+  department_id BIGINT REFERENCES departments(id),
+  custodian_id BIGINT REFERENCES users(id),
+  repairer_id BIGINT REFERENCES users(id),
+  version BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX assets_org_tag ON assets (org_id, asset_tag);
+CREATE INDEX assets_org_order ON assets (org_id, id);
+CREATE INDEX assets_org_status ON assets (org_id, status, id);
+CREATE INDEX assets_org_dept ON assets (org_id, department_id, id);
+CREATE INDEX assets_org_custodian ON assets (org_id, custodian_id, id);
+CREATE INDEX assets_org_serial ON assets (org_id, serial);
+CREATE TABLE asset_events (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  asset_id BIGINT NOT NULL REFERENCES assets(id),
+  at BIGINT NOT NULL,
+  actor_id BIGINT,
+  kind TEXT NOT NULL,
+  from_value TEXT NOT NULL DEFAULT '',
+  to_value TEXT NOT NULL DEFAULT '',
+  cost_cents BIGINT,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX asset_events_asset ON asset_events (org_id, asset_id, id);
+INSERT INTO roles (org_id, code, name, scope, builtin, created_at, updated_at) VALUES
+  (1, 'asset_manager', '资产管理员', 'all', 1, 0, 0);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, r.id, x.permission FROM roles r,
+    (SELECT 'assets:equipment:read' AS permission UNION ALL
+     SELECT 'assets:equipment:write') x
+  WHERE r.org_id = 1 AND r.code = 'asset_manager';
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'registry:customers:read', 'registry:customers:write', 'registry:customers:unmask', 'registry:customers:export',
   'registry:requests:read', 'registry:requests:write', 'registry:requests:export', 'registry:feedback:write',
   'registry:records:classify', 'registry:config:write', 'registry:privacy:write',
+  'assets:equipment:read', 'assets:equipment:write',
 ]
 
 // What an explicit grant may give, by the type of record it names (the server's registry:
