@@ -18,7 +18,7 @@ export function freePort() {
 }
 
 // The binary gets a clean environment: no CUSTOS_* variable of the caller leaks into it.
-function childEnv(extra = {}) {
+export function childEnv(extra = {}) {
   const env = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_')) env[k] = v
   return { ...env, ...extra }

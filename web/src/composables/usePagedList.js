@@ -13,6 +13,7 @@ export function usePagedList(fetchPage, { filters = {}, pageSize = 20, local = f
     filters: { ...filters },
     items: [],
     total: 0,
+    totalExact: true, // false: the server counted only so far (the registry counts up to 1,000)
     page: 1,
     pageSize,
     loading: false,
@@ -57,6 +58,7 @@ export function usePagedList(fetchPage, { filters = {}, pageSize = 20, local = f
         if (mine !== seq) return
         state.items = transform ? transform(r.items || []) : r.items || []
         state.total = typeof r.total === 'number' ? r.total : state.items.length
+        state.totalExact = r.total_exact !== false
         cursors.value[state.page] = r.next_cursor || null
         cursors.value.length = state.page + 1
       }
