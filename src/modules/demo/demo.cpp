@@ -654,6 +654,13 @@ Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
   const int64_t customers = options.customers >= 0 ? options.customers : options.requests / 5;
   add_customers(db, registry, g, org, customers, now, result);
   add_requests(db, g, org, types, options.requests, now, result);
+  // Fresh statistics after a bulk load: without them PostgreSQL plans the registry's pages as if
+  // the tables were empty until autovacuum gets round to them.
+  if (db.engine() == db::Engine::postgres)
+    db.write([](db::Tx& tx) {
+      for (const char* t : {"customers", "service_requests", "feedback"})
+        tx.exec_script(std::string("ANALYZE ") + t);
+    });
   db.write([&](db::Tx& tx) {
     boost::json::object o{{"departments", result.departments},
                           {"staff", result.staff},
