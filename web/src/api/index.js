@@ -4,6 +4,7 @@ import { http, request } from './client'
 
 export { workflowApi, todoApi, notificationsApi } from './workflow'
 export { registryApi } from './registry'
+export { assetsApi } from './assets'
 
 const V = '/api/v1'
 
