@@ -6,7 +6,7 @@ import { pages } from '@/router'
 export const areas = [
   { key: 'work', title: 'menu.areaWork', icon: 'House' },
   { key: 'registry', title: 'menu.areaRegistry', icon: 'Files' },
-  { key: 'assets', title: 'menu.areaAssets', icon: 'Cpu', planned: true },
+  { key: 'assets', title: 'menu.areaAssets', icon: 'Cpu' },
   { key: 'approvals', title: 'menu.areaApprovals', icon: 'Stamp' },
   { key: 'org', title: 'menu.areaOrg', icon: 'OfficeBuilding' },
   { key: 'access', title: 'menu.areaAccess', icon: 'Lock' },

@@ -19,6 +19,9 @@ export const pages = [
   { path: '/registry/subject-requests', name: 'subject-requests', component: () => import('@/views/registry/SubjectRequestsView.vue'), meta: { title: 'menu.subjectRequests', area: 'registry', icon: 'Postcard', perm: 'registry:privacy:write' } },
   { path: '/registry/sla', name: 'sla-settings', component: () => import('@/views/registry/SlaSettingsView.vue'), meta: { title: 'menu.slaSettings', area: 'registry', icon: 'Timer', perm: 'registry:config:write' } },
 
+  { path: '/assets', name: 'assets', component: () => import('@/views/assets/AssetsView.vue'), meta: { title: 'menu.assets', area: 'assets', icon: 'Notebook', perm: 'assets:equipment:read' } },
+  { path: '/assets/:id', name: 'asset', component: () => import('@/views/assets/AssetDetailView.vue'), meta: { title: 'asset.detailTitle', area: 'assets', parent: 'assets', hidden: true, perm: 'assets:equipment:read' } },
+
   { path: '/approvals/new', name: 'approval-start', component: () => import('@/views/approvals/StartView.vue'), meta: { title: 'menu.approvalStart', area: 'approvals', icon: 'EditPen' } },
   { path: '/approvals/instances', name: 'approvals', component: () => import('@/views/approvals/InstancesView.vue'), meta: { title: 'menu.approvals', area: 'approvals', icon: 'Tickets' } },
   { path: '/approvals/instances/:id', name: 'approval-instance', component: () => import('@/views/approvals/InstanceView.vue'), meta: { title: 'wf.detail.title', area: 'approvals', parent: 'approvals', hidden: true } },
