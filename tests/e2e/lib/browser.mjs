@@ -23,14 +23,19 @@ export async function launch(repo) {
   })
 }
 
+// Prefixes of the suites that name their screenshots with one. Suites run one after another (in
+// their files' order) and share the folder; a suite without a prefix (the console's) clears the
+// screenshots that are not another suite's.
+const SUITE_PREFIXES = ['assets-', 'registry-']
+
 export class Shots {
-  // prefix: this suite's screenshots start with it, and only those are cleared at the start
-  // (suites run one after another and share the folder).
+  // prefix: this suite's screenshots start with it, and only those are cleared at the start.
   constructor(dir, { prefix = '' } = {}) {
     this.dir = dir
     this.prefix = prefix
     fs.mkdirSync(dir, { recursive: true })
-    for (const f of fs.readdirSync(dir)) if (f.endsWith('.png') && f.startsWith(prefix)) fs.rmSync(path.join(dir, f))
+    const mine = (f) => (prefix ? f.startsWith(prefix) : !SUITE_PREFIXES.some((p) => f.startsWith(p)))
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.png') && mine(f)) fs.rmSync(path.join(dir, f))
     this.taken = []
   }
 
