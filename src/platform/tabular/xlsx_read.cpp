@@ -2,7 +2,6 @@
 // in 64 KiB chunks straight into expat, with the limits checked as the bytes arrive. Reads the
 // package and workbook relationships to find the first visible worksheet, its shared strings,
 // and then the sheet's cells.
-#include <expat.h>
 #include <minizip/unzip.h>
 
 #include <charconv>
@@ -14,6 +13,7 @@
 
 #include "platform/tabular/internal.h"
 #include "platform/tabular/tabular.h"
+#include "platform/xml/sax.h"
 
 namespace custos::tabular {
 namespace {
@@ -179,46 +179,22 @@ class ZipArchive {
 // Expat with the hardening every part gets: no DOCTYPE at all, bounded depth, namespaces
 // resolved so that only local names matter.
 
-constexpr char kNsSeparator = '|';
+using xml::attribute;
 
-std::string_view local_name(const XML_Char* name) {
-  std::string_view n(name);
-  const std::size_t bar = n.rfind(kNsSeparator);
-  return bar == std::string_view::npos ? n : n.substr(bar + 1);
-}
-
-const char* attribute(const XML_Char** attrs, std::string_view name) {
-  for (std::size_t i = 0; attrs[i] != nullptr; i += 2) {
-    if (local_name(attrs[i]) == name) return attrs[i + 1];
-  }
-  return nullptr;
-}
-
-class XmlPart {
+class XmlPart : public xml::Handler {
  public:
-  virtual ~XmlPart() = default;
-  virtual void start(std::string_view name, const XML_Char** attrs) = 0;
-  virtual void end(std::string_view name) = 0;
-  virtual void text(std::string_view /*s*/) {}
-
   // Parses one zip entry through this handler.
   void parse(ZipArchive& zip, const std::string& part, const ReadLimits& limits) {
     part_ = part;
-    max_depth_ = limits.max_xml_depth;
-    depth_ = 0;
-    error_ = nullptr;
-    parser_ = XML_ParserCreateNS(nullptr, kNsSeparator);
-    if (parser_ == nullptr) throw std::bad_alloc();
-    struct Free {
-      XML_Parser p;
-      ~Free() { XML_ParserFree(p); }
-    } free_parser{parser_};
-    XML_SetUserData(parser_, this);
-    XML_SetElementHandler(parser_, on_start, on_end);
-    XML_SetCharacterDataHandler(parser_, on_text);
-    XML_SetStartDoctypeDeclHandler(parser_, on_doctype);
-    XML_SetEntityDeclHandler(parser_, on_entity);
-    XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
+    xml::Parser parser(*this, {.max_depth = limits.max_xml_depth, .namespaces = true});
+    auto feed = [&](const char* data, std::size_t n, bool final) {
+      try {
+        parser.feed(data, n, final);
+      } catch (const xml::Failure& f) {
+        fail(f.kind == xml::Failure::Kind::too_deep ? ErrorKind::too_large : ErrorKind::malformed,
+             detail::excerpt(part_) + ": " + f.what());
+      }
+    };
     zip.read(
         part, [&](const char* data, std::size_t n) { feed(data, n, false); },
         [&] { feed("", 0, true); });
@@ -228,68 +204,7 @@ class XmlPart {
   const std::string& part() const { return part_; }
 
  private:
-  void feed(const char* data, std::size_t n, bool final) {
-    if (XML_Parse(parser_, data, static_cast<int>(n), final ? XML_TRUE : XML_FALSE) ==
-        XML_STATUS_OK) {
-      return;
-    }
-    if (error_) std::rethrow_exception(error_);
-    fail(ErrorKind::malformed, detail::excerpt(part_) + ": XML error at line " +
-                                   std::to_string(XML_GetCurrentLineNumber(parser_)) + ": " +
-                                   XML_ErrorString(XML_GetErrorCode(parser_)));
-  }
-
-  template <typename F>
-  static void guarded(void* self_ptr, F&& f) {
-    auto* self = static_cast<XmlPart*>(self_ptr);
-    if (self->error_) return;
-    try {
-      f(*self);
-    } catch (...) {
-      self->error_ = std::current_exception();
-      XML_StopParser(self->parser_, XML_FALSE);
-    }
-  }
-
-  static void XMLCALL on_start(void* p, const XML_Char* name, const XML_Char** attrs) {
-    guarded(p, [&](XmlPart& self) {
-      if (++self.depth_ > self.max_depth_) {
-        fail(ErrorKind::too_large, detail::excerpt(self.part_) + ": XML nested deeper than " +
-                                       std::to_string(self.max_depth_) + " levels");
-      }
-      self.start(local_name(name), attrs);
-    });
-  }
-  static void XMLCALL on_end(void* p, const XML_Char* name) {
-    guarded(p, [&](XmlPart& self) {
-      --self.depth_;
-      self.end(local_name(name));
-    });
-  }
-  static void XMLCALL on_text(void* p, const XML_Char* s, int len) {
-    guarded(p,
-            [&](XmlPart& self) { self.text(std::string_view(s, static_cast<std::size_t>(len))); });
-  }
-  static void XMLCALL on_doctype(void* p, const XML_Char*, const XML_Char*, const XML_Char*, int) {
-    guarded(p, [](XmlPart& self) {
-      fail(ErrorKind::malformed,
-           detail::excerpt(self.part_) + ": XML with a DOCTYPE is refused (entities, XXE)");
-    });
-  }
-  static void XMLCALL on_entity(void* p, const XML_Char*, int, const XML_Char*, int,
-                                const XML_Char*, const XML_Char*, const XML_Char*,
-                                const XML_Char*) {
-    guarded(p, [](XmlPart& self) {
-      fail(ErrorKind::malformed,
-           detail::excerpt(self.part_) + ": XML entity declarations are refused");
-    });
-  }
-
-  XML_Parser parser_ = nullptr;
-  std::exception_ptr error_;
   std::string part_;
-  int depth_ = 0;
-  int max_depth_ = 64;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +251,7 @@ class RelsPart : public XmlPart {
   explicit RelsPart(std::string base_dir) : base_dir_(std::move(base_dir)) {}
   std::map<std::string, Relationship> by_id;
 
-  void start(std::string_view name, const XML_Char** attrs) override {
+  void start(std::string_view name, const char** attrs) override {
     if (name != "Relationship") return;
     const char* id = attribute(attrs, "Id");
     const char* type = attribute(attrs, "Type");
@@ -368,7 +283,7 @@ class WorkbookPart : public XmlPart {
   };
   std::vector<SheetRef> sheets;
 
-  void start(std::string_view name, const XML_Char** attrs) override {
+  void start(std::string_view name, const char** attrs) override {
     if (name != "sheet") return;
     const char* sheet_name = attribute(attrs, "name");
     const char* rel_id = attribute(attrs, "id");  // r:id
@@ -422,7 +337,7 @@ class SharedStringsPart : public XmlPart {
     return std::string_view(blob_).substr(begin, ends_[i] - begin);
   }
 
-  void start(std::string_view name, const XML_Char**) override {
+  void start(std::string_view name, const char**) override {
     if (name == "si") {
       in_si_ = true;
       start_ = blob_.size();
@@ -502,7 +417,7 @@ class WorksheetPart : public XmlPart {
 
   std::vector<std::vector<std::string>> rows;
 
-  void start(std::string_view name, const XML_Char** attrs) override {
+  void start(std::string_view name, const char** attrs) override {
     if (name == "sheetData") {
       in_data_ = true;
     } else if (!in_data_) {
