@@ -15,8 +15,10 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd
   wrk curl
+  fusioninventory-agent
   fonts-noto-cjk
 )
+# fusioninventory-agent: the real inventory agent the API tests run against the server (#7).
 # The console's browser tests drive Debian's Chromium (never a downloaded browser); the CJK font
 # makes Chinese render in it (and in the screenshots).
 command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium)

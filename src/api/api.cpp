@@ -15,6 +15,8 @@ void register_routes(http::Router& router, Deps& deps) {
   register_registry_routes(router, deps);
   register_registry_io_routes(router, deps);
   register_assets_routes(router, deps);
+  register_inventory_routes(router, deps);
+  register_network_routes(router, deps);
   if (deps.config.diagnostics.enabled) register_diagnostics_routes(router, deps);
   // Last: the document describes every route registered before it, itself included.
   register_openapi_route(router, deps);

@@ -8,6 +8,9 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "modules/assets/assets.h"
+#include "modules/assets/inventory.h"
+#include "modules/assets/network.h"
+#include "modules/assets/violations.h"
 #include "modules/org/offboarding.h"
 #include "modules/org/org_service.h"
 #include "modules/registry/registry.h"
@@ -36,6 +39,9 @@ struct Deps {
   const notify::Notifier& notifier;
   registry::Registry& registry;
   assets::Assets& assets;
+  assets::Network& network;
+  assets::Violations& violations;
+  assets::Inventory& inventory;
   // Named JSON Schemas for the OpenAPI document's components (name -> schema JSON text).
   std::map<std::string, std::string> schemas;
 };
@@ -57,6 +63,8 @@ void register_todo_routes(http::Router& router, Deps& deps);
 void register_registry_routes(http::Router& router, Deps& deps);
 void register_registry_io_routes(http::Router& router, Deps& deps);
 void register_assets_routes(http::Router& router, Deps& deps);
+void register_inventory_routes(http::Router& router, Deps& deps);
+void register_network_routes(http::Router& router, Deps& deps);
 
 // The OpenAPI 3.1 document for every route in the router.
 std::string build_openapi(const http::Router& router,

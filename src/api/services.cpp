@@ -49,7 +49,10 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
           },
           *crypto::parse_suite(config_.privacy.suite)),
       registry(db_, clock_, cipher, masker, notifier, todo),
-      assets(db_, clock_) {
+      assets(db_, clock_),
+      network(db_, clock_),
+      violations(db_, clock_, todo),
+      inventory(db_, clock_, violations) {
   mail.smtp_url = config_.mail.smtp_url;
   mail.from = config_.mail.from;
   mail.username = config_.mail.username;
@@ -96,8 +99,9 @@ void Services::register_jobs(jobs::JobRunner& runner) {
 }
 
 Deps Services::deps(http::Metrics& metrics) {
-  return Deps{db,     config,   metrics, auth,     org,      offboarding, classifications,
-              grants, workflow, todo,    notifier, registry, assets,      {}};
+  return Deps{db,         config,    metrics, auth,     org,      offboarding, classifications,
+              grants,     workflow,  todo,    notifier, registry, assets,      network,
+              violations, inventory, {}};
 }
 
 }  // namespace custos::api

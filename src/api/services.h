@@ -57,6 +57,9 @@ struct Services {
   crypto::FieldCipher cipher;
   registry::Registry registry;
   assets::Assets assets;
+  assets::Network network;
+  assets::Violations violations;
+  assets::Inventory inventory;
 };
 
 }  // namespace custos::api

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "modules/assets/internal.h"
 #include "platform/audit/changes.h"
 #include "platform/authz/records.h"
 #include "platform/errors/error.h"
@@ -10,6 +11,55 @@
 namespace custos::assets {
 
 using authz::check_text;
+
+namespace detail {
+
+void check_in(const std::string& v, const std::vector<std::string>& allowed, const char* field) {
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    throw Error(ErrorCode::validation_failed, field, "one of " + list);
+  }
+}
+
+std::optional<int64_t> check_user(db::Tx& tx, int64_t org, int64_t id, const char* field) {
+  auto r = tx.one(
+      "SELECT department_id FROM users WHERE org_id = ? AND id = ? AND status = 'active' AND "
+      "admin_role IS NULL",
+      {org, id});
+  if (!r) throw Error(ErrorCode::validation_failed, field, "no such active user");
+  return db::as_opt_int(r->at(0));
+}
+
+bool in_it_department(db::Tx& tx, int64_t org, const std::string& path) {
+  if (path.empty()) return false;
+  return tx
+      .one("SELECT 1 FROM departments WHERE org_id = ? AND kind = 'it' AND ? LIKE path || '%'",
+           {org, path})
+      .has_value();
+}
+
+void add_event(db::Tx& tx, const authz::Principal& p, int64_t asset, int64_t now,
+               const std::string& kind, const std::string& from, const std::string& to,
+               std::optional<int64_t> cost, const std::string& note) {
+  tx.exec(
+      "INSERT INTO asset_events (org_id, asset_id, at, actor_id, kind, from_value, to_value, "
+      "cost_cents, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {p.org_id, asset, now, p.user_id, kind, from, to,
+       cost ? db::Value(*cost) : db::Value(db::Null{}), note});
+}
+
+db::Value opt(const std::optional<int64_t>& v) {
+  return v ? db::Value(*v) : db::Value(db::Null{});
+}
+
+db::Value opt(const std::optional<std::string>& v) {
+  return v ? db::Value(*v) : db::Value(db::Null{});
+}
+
+}  // namespace detail
+
+using namespace detail;
 
 const std::vector<std::string>& categories() {
   static const std::vector<std::string> v{"desktop", "laptop",  "printer",        "network",
@@ -114,33 +164,6 @@ void check_cents(const std::optional<int64_t>& v, const char* field) {
     throw Error(ErrorCode::validation_failed, field, "an amount from 0 to 10,000,000,000.00");
 }
 
-void check_in(const std::string& v, const std::vector<std::string>& allowed, const char* field) {
-  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    throw Error(ErrorCode::validation_failed, field, "one of " + list);
-  }
-}
-
-// An active user of the organisation; their department.
-std::optional<int64_t> check_user(db::Tx& tx, int64_t org, int64_t id, const char* field) {
-  auto r = tx.one(
-      "SELECT department_id FROM users WHERE org_id = ? AND id = ? AND status = 'active' AND "
-      "admin_role IS NULL",
-      {org, id});
-  if (!r) throw Error(ErrorCode::validation_failed, field, "no such active user");
-  return db::as_opt_int(r->at(0));
-}
-
-// The department path belongs to the IT department (kind "it") or one below it.
-bool in_it_department(db::Tx& tx, int64_t org, const std::string& path) {
-  if (path.empty()) return false;
-  return tx
-      .one("SELECT 1 FROM departments WHERE org_id = ? AND kind = 'it' AND ? LIKE path || '%'",
-           {org, path})
-      .has_value();
-}
-
 // A designated repairer (IT-4) is a member of the IT department.
 void check_repairer(db::Tx& tx, int64_t org, int64_t id) {
   const auto dept = check_user(tx, org, id, "body.repairer_id");
@@ -164,24 +187,8 @@ void check_fields(const AssetInput& in) {
   if (in.cost_cents) check_cents(*in.cost_cents, "body.purchase_cost");
 }
 
-void add_event(db::Tx& tx, const authz::Principal& p, int64_t asset, int64_t now,
-               const std::string& kind, const std::string& from, const std::string& to,
-               std::optional<int64_t> cost = std::nullopt, const std::string& note = "") {
-  tx.exec(
-      "INSERT INTO asset_events (org_id, asset_id, at, actor_id, kind, from_value, to_value, "
-      "cost_cents, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {p.org_id, asset, now, p.user_id, kind, from, to,
-       cost ? db::Value(*cost) : db::Value(db::Null{}), note});
-}
-
 std::string id_text(const std::optional<int64_t>& v) {
   return v ? std::to_string(*v) : "";
-}
-db::Value opt(const std::optional<int64_t>& v) {
-  return v ? db::Value(*v) : db::Value(db::Null{});
-}
-db::Value opt(const std::optional<std::string>& v) {
-  return v ? db::Value(*v) : db::Value(db::Null{});
 }
 
 void unique_tag(db::Tx& tx, int64_t org, const std::string& tag, int64_t except) {
@@ -191,6 +198,13 @@ void unique_tag(db::Tx& tx, int64_t org, const std::string& tag, int64_t except)
 }
 
 }  // namespace
+
+Asset detail::visible_asset(db::Tx& tx, const authz::Principal& p, int64_t id) {
+  return from_row(visible(tx, p, id));
+}
+Asset detail::writable_asset(db::Tx& tx, const authz::Principal& p, int64_t id) {
+  return from_row(writable(tx, p, id));
+}
 
 Assets::Assets(db::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
 

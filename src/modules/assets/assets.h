@@ -28,6 +28,12 @@ namespace custos::assets {
 namespace perm {
 inline constexpr const char* read = "assets:equipment:read";
 inline constexpr const char* write = "assets:equipment:write";
+inline constexpr const char* inventory_read = "assets:inventory:read";
+inline constexpr const char* inventory_write = "assets:inventory:write";
+inline constexpr const char* network_read = "assets:network:read";
+inline constexpr const char* network_write = "assets:network:write";
+inline constexpr const char* violations_read = "assets:violations:read";
+inline constexpr const char* violations_write = "assets:violations:write";
 }  // namespace perm
 
 // Categories and states, by key (the console names them).

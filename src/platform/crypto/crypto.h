@@ -29,6 +29,8 @@ bool password_needs_rehash(std::string_view encoded, const PasswordCost& cost = 
 std::string random_bytes(size_t n);
 // A token of `bytes` random bytes, URL-safe base64 without padding.
 std::string random_token(size_t bytes = 32);
+// Standard base64 (RFC 4648 section 4, with padding), as HTTP basic authentication sends it.
+std::optional<std::string> base64_decode(std::string_view text);
 // SHA-256 of data, raw 32 bytes.
 std::string sha256(std::string_view data);
 // SM3 (GB/T 32905) of data, raw 32 bytes: the gm suite's hash.

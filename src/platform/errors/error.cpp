@@ -93,8 +93,14 @@ constexpr std::array kErrors = {
         {"consent_withdrawn", 409, "客户已撤回此用途的同意",
          "The customer withdrew consent for this use"}},
     Row{ErrorCode::it_department_only,
-        {"it_department_only", 403, "只有信息管理部可以将设备送外维修",
-         "Only the IT department may send equipment to an external repair centre"}},
+        {"it_department_only", 403, "只有信息管理部可以执行此操作（设备送外维修、分配 IP 地址）",
+         "Only the IT department may do this (external repairs, IP address allocation)"}},
+    Row{ErrorCode::invalid_inventory,
+        {"invalid_inventory", 400, "无法读取此资产清单（格式错误或不是代理程序的清单）",
+         "This inventory cannot be read (malformed, or not an agent inventory)"}},
+    Row{ErrorCode::address_conflict,
+        {"address_conflict", 409, "该 IP 地址或网段与已有的分配冲突",
+         "This IP address or subnet conflicts with an existing allocation"}},
 };
 
 constexpr std::array<ErrorCode, kErrors.size()> make_codes() {

@@ -48,6 +48,8 @@ enum class ErrorCode {
   approval_required,
   consent_withdrawn,
   it_department_only,
+  invalid_inventory,
+  address_conflict,
 };
 
 enum class Lang { zh_CN, en };

@@ -897,6 +897,161 @@ INSERT INTO role_permissions (org_id, role_id, permission)
      SELECT 'assets:equipment:write') x
   WHERE r.org_id = 1 AND r.code = 'asset_manager';
 )SQL"},
+    // Inventory from agents, IP address management and the software policy (modules/assets,
+    // IT-5, IT-7): per-site agent tokens (hashes only), what the last inventory said about each
+    // machine, the review queue of machines no asset matched, subnets and allocations, the
+    // prohibited/allowed software rules, approved proxies, and the violations register.
+    Migration{20, "inventory_ipam_violations", R"SQL(
+CREATE TABLE inventory_agents (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  last_used_at BIGINT,
+  inventories BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE asset_machines (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  asset_id BIGINT PRIMARY KEY REFERENCES assets(id),
+  device_id TEXT NOT NULL,
+  hostname TEXT NOT NULL DEFAULT '',
+  uuid TEXT NOT NULL DEFAULT '',
+  serial TEXT NOT NULL DEFAULT '',
+  manufacturer TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  os TEXT NOT NULL DEFAULT '',
+  cpu TEXT NOT NULL DEFAULT '',
+  memory_mb BIGINT NOT NULL DEFAULT 0,
+  software_count BIGINT NOT NULL DEFAULT 0,
+  agent_id BIGINT REFERENCES inventory_agents(id),
+  fingerprint TEXT NOT NULL DEFAULT '',
+  inventoried_at BIGINT NOT NULL
+);
+CREATE INDEX asset_machines_device ON asset_machines (org_id, device_id);
+CREATE INDEX asset_machines_uuid ON asset_machines (org_id, uuid);
+CREATE TABLE asset_addresses (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  asset_id BIGINT NOT NULL REFERENCES assets(id),
+  interface TEXT NOT NULL,
+  mac TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX asset_addresses_asset ON asset_addresses (org_id, asset_id);
+CREATE INDEX asset_addresses_mac ON asset_addresses (org_id, mac);
+CREATE TABLE asset_software (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  asset_id BIGINT NOT NULL REFERENCES assets(id),
+  name TEXT NOT NULL,
+  publisher TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX asset_software_asset ON asset_software (org_id, asset_id);
+CREATE INDEX asset_software_name ON asset_software (org_id, name);
+CREATE TABLE inventory_queue (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  device_id TEXT NOT NULL,
+  hostname TEXT NOT NULL DEFAULT '',
+  serial TEXT NOT NULL DEFAULT '',
+  uuid TEXT NOT NULL DEFAULT '',
+  macs TEXT NOT NULL DEFAULT '',
+  addresses TEXT NOT NULL DEFAULT '',
+  os TEXT NOT NULL DEFAULT '',
+  software_count BIGINT NOT NULL DEFAULT 0,
+  agent_id BIGINT REFERENCES inventory_agents(id),
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'linked', 'dismissed')),
+  asset_id BIGINT REFERENCES assets(id),
+  received_at BIGINT NOT NULL,
+  resolved_at BIGINT,
+  resolved_by BIGINT REFERENCES users(id)
+);
+CREATE UNIQUE INDEX inventory_queue_device ON inventory_queue (org_id, device_id);
+CREATE INDEX inventory_queue_status ON inventory_queue (org_id, status, id);
+CREATE TABLE ip_subnets (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  cidr TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  vlan BIGINT,
+  gateway TEXT NOT NULL DEFAULT '',
+  dhcp_start TEXT NOT NULL DEFAULT '',
+  dhcp_end TEXT NOT NULL DEFAULT '',
+  department_id BIGINT REFERENCES departments(id),
+  note TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX ip_subnets_cidr ON ip_subnets (org_id, cidr);
+CREATE TABLE ip_allocations (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  subnet_id BIGINT NOT NULL REFERENCES ip_subnets(id),
+  address TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('allocation', 'reservation')),
+  asset_id BIGINT REFERENCES assets(id),
+  note TEXT NOT NULL DEFAULT '',
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX ip_allocations_address ON ip_allocations (org_id, address);
+CREATE INDEX ip_allocations_asset ON ip_allocations (org_id, asset_id);
+CREATE INDEX ip_allocations_subnet ON ip_allocations (org_id, subnet_id, id);
+CREATE TABLE approved_proxies (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  address TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX approved_proxies_address ON approved_proxies (org_id, address);
+CREATE TABLE software_rules (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  kind TEXT NOT NULL CHECK (kind IN ('prohibit', 'allow')),
+  category TEXT NOT NULL,
+  name_pattern TEXT NOT NULL,
+  publisher_pattern TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX software_rules_org ON software_rules (org_id, id);
+CREATE TABLE violations (
+  org_id BIGINT NOT NULL REFERENCES organizations(id),
+  id {{ID}},
+  kind TEXT NOT NULL CHECK (kind IN ('prohibited_software', 'address_mismatch',
+    'address_conflict', 'unapproved_proxy', 'acceptable_use', 'other')),
+  use_case TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL CHECK (source IN ('inventory', 'manual')),
+  asset_id BIGINT REFERENCES assets(id),
+  subject TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '',
+  user_id BIGINT REFERENCES users(id),
+  department_id BIGINT REFERENCES departments(id),
+  head_id BIGINT REFERENCES users(id),
+  status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'cleared')),
+  reported_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  resolved_at BIGINT,
+  resolved_by BIGINT REFERENCES users(id),
+  resolution TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX violations_org ON violations (org_id, id);
+CREATE INDEX violations_open ON violations (org_id, asset_id, kind, subject, status);
+INSERT INTO role_permissions (org_id, role_id, permission)
+  SELECT 1, r.id, x.permission FROM roles r,
+    (SELECT 'assets:inventory:read' AS permission UNION ALL
+     SELECT 'assets:inventory:write' UNION ALL
+     SELECT 'assets:network:read' UNION ALL
+     SELECT 'assets:network:write' UNION ALL
+     SELECT 'assets:violations:read' UNION ALL
+     SELECT 'assets:violations:write') x
+  WHERE r.org_id = 1 AND r.code = 'asset_manager';
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

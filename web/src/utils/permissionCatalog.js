@@ -14,6 +14,8 @@ export const PERMISSIONS = [
   'registry:requests:read', 'registry:requests:write', 'registry:requests:export', 'registry:feedback:write',
   'registry:records:classify', 'registry:config:write', 'registry:privacy:write',
   'assets:equipment:read', 'assets:equipment:write',
+  'assets:inventory:read', 'assets:inventory:write', 'assets:network:read', 'assets:network:write',
+  'assets:violations:read', 'assets:violations:write',
 ]
 
 // What an explicit grant may give, by the type of record it names (the server's registry:

@@ -459,7 +459,12 @@ export default {
       requests: { read: 'Read service requests', write: 'Log and handle service requests', export: 'Export service requests' },
       feedback: { write: 'Record feedback' }, records: { classify: 'Classify records' }, config: { write: 'Maintain request types and SLAs' }, privacy: { write: 'Handle consents and data-subject requests' },
     },
-    assets: { equipment: { read: 'View the equipment archive', write: 'Maintain the equipment archive' } },
+    assets: {
+      equipment: { read: 'View the equipment archive', write: 'Maintain the equipment archive' },
+      inventory: { read: 'View inventories and software rules', write: 'Manage agents, inventories and software rules' },
+      network: { read: 'View the IP address plan', write: 'Allocate IP addresses (IT department)' },
+      violations: { read: 'View violations', write: 'Record and resolve violations' },
+    },
   },
   session: {
     title: 'Online sessions', description: 'Sessions and API tokens in force; force any of them to log out.', filter: 'Search user name or IP', user: 'User', kind: 'Kind',
@@ -619,6 +624,8 @@ export default {
     transition_not_allowed: 'This change is not allowed in the record\'s current state',
     approval_required: 'This change needs an approval first',
     consent_withdrawn: 'The customer withdrew consent for this use',
-    it_department_only: 'Only the IT department may send equipment to an external repair centre',
+    it_department_only: 'Only the IT department may do this (external repairs, IP address allocation)',
+    invalid_inventory: 'This inventory cannot be read (malformed, or not an agent inventory)',
+    address_conflict: 'This IP address or subnet conflicts with an existing allocation',
   },
 }

@@ -460,7 +460,12 @@ export default {
       requests: { read: '查看服务请求', write: '受理与处理服务请求', export: '导出服务请求' },
       feedback: { write: '登记客户反馈' }, records: { classify: '调整记录密级' }, config: { write: '维护请求类型与 SLA' }, privacy: { write: '处理同意与权利请求' },
     },
-    assets: { equipment: { read: '查看设备档案', write: '维护设备档案' } },
+    assets: {
+      equipment: { read: '查看设备档案', write: '维护设备档案' },
+      inventory: { read: '查看资产清单与软件规则', write: '管理采集代理、清单与软件规则' },
+      network: { read: '查看 IP 地址规划', write: '分配 IP 地址（信息管理部）' },
+      violations: { read: '查看违规记录', write: '登记与处理违规' },
+    },
   },
   session: {
     title: '在线会话', description: '当前有效的登录会话与 API 令牌，可强制下线。', filter: '搜索用户名或 IP', user: '用户', kind: '类型',
@@ -620,6 +625,8 @@ export default {
     transition_not_allowed: '当前状态下不允许此操作',
     approval_required: '此操作需要先经审批',
     consent_withdrawn: '客户已撤回此用途的同意',
-    it_department_only: '只有信息管理部可以将设备送外维修',
+    it_department_only: '只有信息管理部可以执行此操作（设备送外维修、分配 IP 地址）',
+    invalid_inventory: '无法读取此资产清单（格式错误或不是代理程序的清单）',
+    address_conflict: '该 IP 地址或网段与已有的分配冲突',
   },
 }
