@@ -331,9 +331,9 @@ int demo_cmd(const Config& config, const demo::Options& options) {
         "demo organisation created: %lld departments, %lld staff (user names such as kf.wang, "
         "kf.zhou, wx.ma; see docs/operations.md). Their shared password: %s\n",
         static_cast<long long>(r.departments), static_cast<long long>(r.staff), r.password.c_str());
-  std::printf("added %lld customers, %lld service requests, %lld feedback in %.1f s\n",
+  std::printf("added %lld customers, %lld service requests, %lld feedback, %lld assets in %.1f s\n",
               static_cast<long long>(r.customers), static_cast<long long>(r.requests),
-              static_cast<long long>(r.feedback), seconds);
+              static_cast<long long>(r.feedback), static_cast<long long>(r.assets), seconds);
   return 0;
 }
 
@@ -405,6 +405,8 @@ int main(int argc, char** argv) {
   demo_command
       ->add_option("--customers", demo_options.customers, "Customers to add (default: scale / 5)")
       ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  demo_command->add_option("--assets", demo_options.assets, "Assets to add (default: scale / 10)")
+      ->check(CLI::Range(int64_t{0}, int64_t{10'000'000}));
   demo_command->add_option("--seed", demo_options.seed, "Random seed (same seed, same data)");
 
   CLI11_PARSE(cli, argc, argv);

@@ -26,7 +26,7 @@ def test_demo_data_is_served_like_real_records(tmp_path):
                    capture_output=True, timeout=120)
     first = demo(url, "--scale", "300")
     password = re.search(r"shared password: (\S+)", first).group(1)
-    assert "added 60 customers, 300 service requests" in first, first
+    assert "added 60 customers, 300 service requests" in first and "30 assets" in first, first
     again = demo(url, "--scale", "100", "--customers", "10")
     assert "password" not in again and "added 10 customers, 100 service requests" in again
     assert sql_exec(url, "SELECT COUNT(*) FROM departments WHERE code = 'KF'") == "1"
@@ -39,5 +39,14 @@ def test_demo_data_is_served_like_real_records(tmp_path):
         assert all("漏水" in x["title"] + x["description"] for x in hits["items"])
         c = s.get("/api/v1/customers?limit=1").json()["items"][0]
         assert "*" in c["mobile"] and "*" in c["name"]
+        # The IT department's head keeps the equipment archive: every asset, in valid states.
+        it = Session(server, login(server, "xx.song", password).json()["token"])
+        assets = it.get("/api/v1/assets?limit=100").json()
+        assert assets["total"] == 40, assets["total"]
+        assert all(a["asset_tag"].startswith("ZC-") and a["department_name"] and
+                   (a["custodian_id"] is not None) == (a["status"] in ("in_use", "in_repair"))
+                   for a in assets["items"])
+        assert len({a["asset_tag"] for a in assets["items"]}) == 40
+        assert s.get("/api/v1/assets").json()["total"] == 0, "the registry manager keeps no assets"
     finally:
         server.stop_and_check()

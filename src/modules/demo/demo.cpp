@@ -397,6 +397,12 @@ std::string create_structure(db::Tx& tx, int64_t now, Result& result) {
     const int64_t id = db::as_int(u->at(0));
     tx.exec("INSERT INTO user_roles (org_id, user_id, role_id) VALUES (?, ?, ?)",
             {kOrg, id, role.at(s.role)});
+    // The IT department keeps the equipment archive (IT-1 … IT-7).
+    if (std::string_view(s.dept) == "XX")
+      tx.exec(
+          "INSERT INTO user_roles (org_id, user_id, role_id) SELECT ?, ?, id FROM roles WHERE "
+          "org_id = ? AND code = 'asset_manager'",
+          {kOrg, id, kOrg});
     if (s.head) {
       tx.exec("UPDATE departments SET head_user_id = ? WHERE id = ?", {id, dept});
       tx.exec("INSERT INTO user_posts (org_id, user_id, post_id) VALUES (?, ?, ?)",
@@ -639,6 +645,88 @@ void add_requests(db::Db& db, Gen& g, const Org& org, const Types& types, int64_
 
 }  // namespace
 
+// ---- the equipment archive ------------------------------------------------------------------
+
+struct AssetKind {
+  const char* category;
+  const char* name;
+  const char* models[3];
+  int64_t cost_yuan;
+};
+constexpr AssetKind kAssetKinds[] = {
+    {"desktop", "办公电脑", {"联想 启天 M437", "戴尔 OptiPlex 7090", "惠普 ProDesk 400"}, 4999},
+    {"laptop", "笔记本电脑", {"联想 ThinkPad E14", "华为 MateBook 14", "戴尔 Latitude 5420"}, 6299},
+    {"printer", "打印机", {"惠普 LaserJet M1136", "佳能 LBP2900", "兄弟 HL-2260D"}, 1499},
+    {"network", "交换机", {"华为 S5735", "H3C S5130", "锐捷 RG-S2910"}, 3200},
+    {"server", "服务器", {"浪潮 NF5280M6", "华为 2288H V5", "戴尔 PowerEdge R740"}, 38000},
+    {"storage_medium",
+     "移动硬盘",
+     {"希捷 Backup Plus 2TB", "西部数据 My Passport", "东芝 V10"},
+     499},
+};
+constexpr const char* kAssetStates[] = {"in_use",  "in_stock",         "idle",    "in_repair",
+                                        "ordered", "pending_disposal", "scrapped"};
+constexpr int kAssetStateWeights[] = {70, 10, 8, 4, 3, 2, 3};
+
+void add_assets(db::Db& db, Gen& g, const Org& org, int64_t count, int64_t now, Result& result) {
+  if (count <= 0) return;
+  std::vector<std::pair<std::string, int64_t>> staff;  // dept code, user id
+  for (const auto& [dept, ids] : org.staff_of)
+    for (int64_t id : ids) staff.emplace_back(dept, id);
+  const auto it = org.staff_of.find("XX");
+  const std::optional<int64_t> repairer = it != org.staff_of.end() && !it->second.empty()
+                                              ? std::optional(it->second.front())
+                                              : std::nullopt;
+  int64_t next = db.read([](db::Tx& tx) {
+    return db::as_int(tx.one("SELECT COUNT(*) FROM assets WHERE org_id = ?", {kOrg})->at(0));
+  });
+  for (int64_t done = 0; done < count;) {
+    const int64_t batch = std::min<int64_t>(kRowsPerTransaction, count - done);
+    db.write([&](db::Tx& tx) {
+      for (int64_t i = 0; i < batch;) {
+        const int64_t rows = std::min<int64_t>(kRowsPerStatement / 2, batch - i);
+        std::string sql =
+            "INSERT INTO assets (org_id, asset_tag, category, name, model, serial, supplier, "
+            "location, status, purchase_date, warranty_end, cost_cents, department_id, "
+            "custodian_id, repairer_id, created_at, updated_at) VALUES ";
+        std::vector<db::Value> params;
+        for (int64_t r = 0; r < rows; ++r) {
+          const AssetKind& k = g.pick(kAssetKinds);
+          const std::string state = kAssetStates[g.weighted(kAssetStateWeights)];
+          const auto& [dept, user] = g.pick(staff);
+          char tag[24], serial[24], bought[32], warranty[32];
+          std::snprintf(tag, sizeof tag, "ZC-%07lld", static_cast<long long>(++next));
+          std::snprintf(serial, sizeof serial, "SN%010llX",
+                        static_cast<unsigned long long>(g.between(0, 0xFFFFFFFFFFLL)));
+          const int year = static_cast<int>(g.between(2018, 2026));
+          const int month = static_cast<int>(g.between(1, 12));
+          std::snprintf(bought, sizeof bought, "%04d-%02d-%02d", year, month,
+                        static_cast<int>(g.between(1, 28)));
+          std::snprintf(warranty, sizeof warranty, "%04d-%02d-01", year + 3, month);
+          sql += r == 0 ? "" : ", ";
+          sql += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+          const bool held = state == "in_use" || state == "in_repair";
+          params.insert(params.end(),
+                        {kOrg, std::string(tag), std::string(k.category), std::string(k.name),
+                         std::string(k.models[g.between(0, 2)]), std::string(serial),
+                         std::string("杭州") + std::string(g.pick(kOrgWords)) + "科技有限公司",
+                         held ? std::string(g.pick(kRoads)) + "院区 " +
+                                    std::to_string(g.between(1, 9)) + " 楼"
+                              : std::string("信息管理部仓库"),
+                         state, std::string(bought), std::string(warranty),
+                         (k.cost_yuan + g.between(-200, 800)) * 100, org.dept.at(dept),
+                         held ? db::Value(user) : db::null(),
+                         repairer ? db::Value(*repairer) : db::null(), now, now});
+          ++result.assets;
+        }
+        tx.query(sql, params);
+        i += rows;
+      }
+    });
+    done += batch;
+  }
+}
+
 Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
             const Options& options) {
   Result result;
@@ -654,19 +742,18 @@ Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
   const int64_t customers = options.customers >= 0 ? options.customers : options.requests / 5;
   add_customers(db, registry, g, org, customers, now, result);
   add_requests(db, g, org, types, options.requests, now, result);
+  add_assets(db, g, org, options.assets >= 0 ? options.assets : options.requests / 10, now, result);
   // Fresh statistics after a bulk load: without them PostgreSQL plans the registry's pages as if
   // the tables were empty until autovacuum gets round to them.
   if (db.engine() == db::Engine::postgres)
     db.write([](db::Tx& tx) {
-      for (const char* t : {"customers", "service_requests", "feedback"})
+      for (const char* t : {"customers", "service_requests", "feedback", "assets"})
         tx.exec_script(std::string("ANALYZE ") + t);
     });
   db.write([&](db::Tx& tx) {
-    boost::json::object o{{"departments", result.departments},
-                          {"staff", result.staff},
-                          {"customers", result.customers},
-                          {"requests", result.requests},
-                          {"feedback", result.feedback}};
+    boost::json::object o{{"departments", result.departments}, {"staff", result.staff},
+                          {"customers", result.customers},     {"requests", result.requests},
+                          {"feedback", result.feedback},       {"assets", result.assets}};
     audit::record(tx, audit::Actor{.org_id = kOrg},
                   {.action = "demo.load",
                    .object_type = "organization",

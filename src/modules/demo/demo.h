@@ -25,13 +25,14 @@ namespace custos::demo {
 struct Options {
   int64_t requests = 2000;
   int64_t customers = -1;  // -1: requests / 5
+  int64_t assets = -1;     // -1: requests / 10
   uint64_t seed = 20261201;
 };
 
 struct Result {
   bool structure_created = false;
   std::string password;  // staff password; empty when the structure existed
-  int64_t departments = 0, staff = 0, customers = 0, requests = 0, feedback = 0;
+  int64_t departments = 0, staff = 0, customers = 0, requests = 0, feedback = 0, assets = 0;
 };
 
 Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
