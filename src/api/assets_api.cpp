@@ -211,6 +211,24 @@ void register_assets_routes(http::Router& router, Deps& deps) {
               .request_schema = kStep,
               .response_schema = kAsset,
               .public_route = false});
+  router.add(
+      Method::get, "/api/v1/assets/summary",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        json::object by;
+        for (const auto& s : assets::states()) by[s] = 0;
+        int64_t total = 0;
+        for (const auto& [status, n] : deps.assets.count_by_status(c.principal)) {
+          by[status] = n;
+          total += n;
+        }
+        return json_response(200, json::object{{"by_status", std::move(by)}, {"total", total}});
+      },
+      {.summary = "How many assets the caller may see are in each state (dashboard)",
+       .tag = "assets",
+       .response_schema =
+           R"({"type":"object","properties":{"by_status":{"type":"object","additionalProperties":{"type":"integer"}},"total":{"type":"integer"}}})",
+       .public_route = false});
   router.add(Method::get, "/api/v1/assets/{id}/history",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

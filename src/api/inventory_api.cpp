@@ -467,6 +467,27 @@ void register_inventory_routes(http::Router& router, Deps& deps) {
               .response_schema = "#/components/schemas/Violation",
               .success_status = 201,
               .public_route = false});
+  router.add(
+      Method::get, "/api/v1/violations/summary",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        const auto s = deps.violations.summary(c.principal);
+        json::array depts;
+        for (const auto& d : s.by_department)
+          depts.push_back(json::object{
+              {"department_id", json_id(d.id)}, {"department_name", d.name}, {"open", d.open}});
+        json::object kinds;
+        for (const auto& k : assets::violation_kinds()) kinds[k] = 0;
+        for (const auto& [k, n] : s.by_kind) kinds[k] = n;
+        return json_response(200, json::object{{"open_by_department", std::move(depts)},
+                                               {"open_by_kind", std::move(kinds)}});
+      },
+      {.summary = "Open violations the caller may see, by department and by kind "
+                  "(dashboard)",
+       .tag = "inventory",
+       .response_schema =
+           R"({"type":"object","properties":{"open_by_department":{"type":"array"},"open_by_kind":{"type":"object","additionalProperties":{"type":"integer"}}}})",
+       .public_route = false});
   router.add(Method::get, "/api/v1/violations/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

@@ -389,3 +389,20 @@ def test_hostile_inventories_are_refused_without_harm(it):
     assert_problem(upload(carol, inventory_xml("carol-pc")), 403, "forbidden")
     assert dave.get("/api/v1/inventory/queue").json()["items"] == before, "nothing was queued"
     assert server.get("/healthz").status == 200
+
+
+def test_summaries_count_only_what_the_caller_may_see(it):
+    dave, bob = activate_user(it, "dave"), activate_user(it, "bob")
+    s = dave.get("/api/v1/assets/summary").json()
+    assert s["total"] == dave.get("/api/v1/assets").json()["total"] > 0
+    assert s["by_status"]["in_use"] == dave.get("/api/v1/assets?status=in_use").json()["total"]
+    assert set(s["by_status"]) >= {"ordered", "in_stock", "in_use", "scrapped"}
+    assert bob.get("/api/v1/assets/summary").json()["total"] == 0
+    v = dave.get("/api/v1/violations/summary").json()
+    open_ = violations(dave, status="open")
+    assert sum(v["open_by_kind"].values()) == len(open_) > 0
+    assert sum(d["open"] for d in v["open_by_department"]) == len(open_)
+    names = {d["department_name"] for d in v["open_by_department"]}
+    assert {x["department_name"] for x in open_} == names
+    b = bob.get("/api/v1/violations/summary").json()
+    assert b["open_by_department"] == [] and sum(b["open_by_kind"].values()) == 0

@@ -263,6 +263,25 @@ Asset Assets::get(const authz::Principal& p, int64_t id) {
   return db_.read([&](db::Tx& tx) { return from_row(visible(tx, p, id)); });
 }
 
+std::vector<std::pair<std::string, int64_t>> Assets::count_by_status(const authz::Principal& p) {
+  authz::Filter f = authz::visible(p, perm::read,
+                                   {.department_id = "a.department_id",
+                                    .department_path = "d.path",
+                                    .owner_user_id = "a.custodian_id"});
+  return db_.read([&](db::Tx& tx) {
+    std::vector<db::Value> params{p.org_id};
+    params.insert(params.end(), f.params.begin(), f.params.end());
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const auto& r : tx.query("SELECT a.status, COUNT(*) FROM assets a LEFT JOIN departments "
+                                  "d ON d.id = a.department_id WHERE a.org_id = ? AND " +
+                                      f.sql + " GROUP BY a.status",
+                                  params)
+                             .rows)
+      out.emplace_back(db::as_text(r[0]), db::as_int(r[1]));
+    return out;
+  });
+}
+
 List Assets::list(const authz::Principal& p, const Query& q) {
   authz::Filter f = authz::visible(p, perm::read,
                                    {.department_id = "a.department_id",

@@ -103,6 +103,8 @@ class Assets {
                int64_t expected_version, const AssetInput& in);
   Asset act(const authz::Principal& p, const audit::Actor& a, int64_t id, const Step& step);
   std::vector<Event> history(const authz::Principal& p, int64_t id);
+  // How many assets the caller may see are in each state.
+  std::vector<std::pair<std::string, int64_t>> count_by_status(const authz::Principal& p);
 
  private:
   db::Db& db_;

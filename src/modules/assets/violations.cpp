@@ -309,6 +309,31 @@ ViolationList Violations::list(const authz::Principal& p, const ViolationQuery& 
   });
 }
 
+Violations::Summary Violations::summary(const authz::Principal& p) {
+  authz::Filter f = authz::visible(p, perm::violations_read,
+                                   {.department_id = "v.department_id",
+                                    .department_path = "d.path",
+                                    .owner_user_id = "v.user_id"});
+  return db_.read([&](db::Tx& tx) {
+    std::vector<db::Value> params{p.org_id};
+    params.insert(params.end(), f.params.begin(), f.params.end());
+    const std::string from =
+        " FROM violations v LEFT JOIN departments d ON d.id = v.department_id WHERE v.org_id = ? "
+        "AND v.status = 'open' AND " +
+        f.sql;
+    Summary s;
+    for (const auto& r : tx.query("SELECT v.department_id, COALESCE(MAX(d.name), ''), COUNT(*)" +
+                                      from + " GROUP BY v.department_id ORDER BY 3 DESC",
+                                  params)
+                             .rows)
+      s.by_department.push_back({db::as_opt_int(r[0]), db::as_text(r[1]), db::as_int(r[2])});
+    for (const auto& r :
+         tx.query("SELECT v.kind, COUNT(*)" + from + " GROUP BY v.kind", params).rows)
+      s.by_kind.emplace_back(db::as_text(r[0]), db::as_int(r[1]));
+    return s;
+  });
+}
+
 Violation Violations::get(const authz::Principal& p, int64_t id) {
   return db_.read([&](db::Tx& tx) { return from_row(visible(tx, p, id)); });
 }

@@ -91,6 +91,17 @@ class Violations {
 
   ViolationList list(const authz::Principal& p, const ViolationQuery& q);
   Violation get(const authz::Principal& p, int64_t id);
+  // Open violations the caller may see, by department and by kind.
+  struct Summary {
+    struct Department {
+      std::optional<int64_t> id;
+      std::string name;
+      int64_t open = 0;
+    };
+    std::vector<Department> by_department;
+    std::vector<std::pair<std::string, int64_t>> by_kind;
+  };
+  Summary summary(const authz::Principal& p);
   Violation record(const authz::Principal& p, const audit::Actor& a, const ViolationInput& in);
   Violation resolve(const authz::Principal& p, const audit::Actor& a, int64_t id,
                     const std::string& resolution);
