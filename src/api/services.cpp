@@ -1,5 +1,6 @@
 #include "api/services.h"
 
+#include "modules/assets/forms.h"
 #include "modules/oa/reward_penalty.h"
 
 namespace custos::api {
@@ -49,7 +50,7 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
           },
           *crypto::parse_suite(config_.privacy.suite)),
       registry(db_, clock_, cipher, masker, notifier, todo),
-      assets(db_, clock_),
+      assets(db_, clock_, todo),
       network(db_, clock_),
       violations(db_, clock_, todo),
       inventory(db_, clock_, violations) {
@@ -63,6 +64,8 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
   mail.retry_base_ms = int64_t{config_.mail.retry_seconds} * 1000;
   // Form types of the modules.
   oa::register_forms(workflow);
+  assets::register_forms(workflow, todo);
+  assets::register_offboarding_check(offboarding);
   // Records an explicit grant may name.
   grants.register_type(
       "customer", {registry::perm::customers_read, registry::perm::customers_unmask},

@@ -83,7 +83,8 @@ def test_departure_flow(ctx):
     assert case["target_department_id"] is None
     assert parse_time(case["deadline_at"]) - parse_time(case["opened_at"]) == \
         datetime.timedelta(days=3)
-    assert [c["name"] for c in case["checks"]] == ["permission_form"]
+    # The permission form, and the equipment handover the assets module registers (IT-2).
+    assert [c["name"] for c in case["checks"]] == ["permission_form", "asset_handover"]
     assert case["checks"][0]["status"] == "open"
     assert sys_s.get(f"/api/v1/users/{alice['id']}").json()["status"] == "departing"
     # A departing user still works during the notice period.

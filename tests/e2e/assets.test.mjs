@@ -123,7 +123,16 @@ async function setupData() {
   await step(a.dispose, 'dispose', { note: '打印头损坏，维修价值低' })
   a.scrapped = await asset({ asset_tag: 'IT-2016-0009', category: 'storage_medium', name: '备份移动硬盘', model: '希捷 2 TB', purchase_date: '2016-02-18', purchase_cost: '699.00', status: 'in_stock' })
   await step(a.scrapped, 'dispose')
-  await step(a.scrapped, 'scrap', { note: '坏道，数据已消磁' })
+  // IT-6: a write-off only through the disposal approval; here the asset manager approves it.
+  await sys.api.post('/api/v1/workflow/definitions', {
+    key: 'assets.disposal', name: '设备报废/出售', form_type: 'assets.disposal', allow_self_approval: true,
+    graph: {
+      nodes: [{ id: 'start', kind: 'start' }, { id: 'ok', kind: 'approval', name: '审批', approvers: [{ rule: 'user', user_id: users.zhoujie.id }] }, { id: 'end', kind: 'end' }],
+      edges: [{ from: 'start', to: 'ok' }, { from: 'ok', to: 'end' }],
+    },
+  })
+  const disposal = await it.post('/api/v1/workflow/instances', { definition_key: 'assets.disposal', subject_id: a.scrapped.id, form: { method: 'scrap', reason: '坏道，数据已消磁' } })
+  await it.post(`/api/v1/workflow/tasks/${disposal.tasks.find((t) => t.status === 'pending').id}/approve`, { comment: '同意' })
   await asset({ asset_tag: 'IT-2024-0088', category: 'mobile', name: '移动护理终端', model: '华为 MatePad 11', serial: 'HMP11X0088', purchase_date: '2024-11-05', warranty_end: '2025-11-04', purchase_cost: '2499.00', status: 'in_stock', location: '信息管理部库房' })
   return { sys, sec, it, depts: d, users, assets: a }
 }

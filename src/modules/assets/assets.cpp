@@ -206,7 +206,8 @@ Asset detail::writable_asset(db::Tx& tx, const authz::Principal& p, int64_t id) 
   return from_row(writable(tx, p, id));
 }
 
-Assets::Assets(db::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
+Assets::Assets(db::Db& db, const Clock& clock, const workflow::Todo& todo)
+    : db_(db), clock_(clock), todo_(todo) {}
 
 Asset Assets::create(const authz::Principal& p, const audit::Actor& a, const AssetInput& in) {
   if (!in.asset_tag) throw Error(ErrorCode::validation_failed, "body.asset_tag", "required");
@@ -458,6 +459,10 @@ Asset Assets::act(const authz::Principal& p, const audit::Actor& a, int64_t id, 
     // IT-4: only the IT department sends equipment out for repair.
     if (step.action == "external_repair" && !in_it_department(tx, p.org_id, p.department_path))
       throw Error(ErrorCode::it_department_only, "body.action");
+    // IT-6: a write-off or sale goes through the finance approval (forms.h, assets.disposal).
+    if (step.action == "scrap" || step.action == "sell")
+      throw Error(ErrorCode::approval_required, "body.action",
+                  "start the disposal approval (assets.disposal) for this asset");
     Asset after = before;
     if (step.action == "issue") {
       if (!step.custodian_id)
@@ -499,6 +504,16 @@ Asset Assets::act(const authz::Principal& p, const audit::Actor& a, int64_t id, 
                    .changes = ch.str(),
                    .reason = step.note},
                   now);
+    // The last asset of a procurement received: the purchase task is done (IT-1).
+    if (step.action == "receive")
+      if (auto proc = tx.one("SELECT procurement_id FROM assets WHERE org_id = ? AND id = ? AND "
+                             "procurement_id IS NOT NULL",
+                             {p.org_id, id}))
+        if (!tx.one("SELECT 1 FROM assets WHERE org_id = ? AND procurement_id = ? AND status = "
+                    "'ordered'",
+                    {p.org_id, proc->at(0)}))
+          todo_.close(tx, p.org_id, "procurement", std::to_string(db::as_int(proc->at(0))),
+                      "assets.purchase", now);
   });
   return db_.read([&](db::Tx& tx) { return from_row(*load_row(tx, p.org_id, id)); });
 }

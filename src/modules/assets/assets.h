@@ -22,6 +22,7 @@
 #include "platform/authz/authz.h"
 #include "platform/clock.h"
 #include "platform/storage/db.h"
+#include "platform/workflow/todo.h"
 
 namespace custos::assets {
 
@@ -94,7 +95,7 @@ struct List {
 
 class Assets {
  public:
-  Assets(db::Db& db, const Clock& clock);
+  Assets(db::Db& db, const Clock& clock, const workflow::Todo& todo);
 
   Asset create(const authz::Principal& p, const audit::Actor& a, const AssetInput& in);
   Asset get(const authz::Principal& p, int64_t id);
@@ -109,6 +110,7 @@ class Assets {
  private:
   db::Db& db_;
   const Clock& clock_;
+  const workflow::Todo& todo_;
 };
 
 }  // namespace custos::assets

@@ -1052,6 +1052,12 @@ INSERT INTO role_permissions (org_id, role_id, permission)
      SELECT 'assets:violations:write') x
   WHERE r.org_id = 1 AND r.code = 'asset_manager';
 )SQL"},
+    // Assets bought through an approved procurement form (IT-1) name it, so receiving the last
+    // of them closes the purchase task.
+    Migration{21, "asset_procurement", R"SQL(
+ALTER TABLE assets ADD COLUMN procurement_id BIGINT;
+CREATE INDEX assets_procurement ON assets (org_id, procurement_id);
+)SQL"},
 };
 
 constexpr std::string_view kCreateTable =

@@ -848,6 +848,12 @@ Instance Engine::start(const authz::Principal& p, const audit::Actor& actor, con
     auto form = form_type(db::as_text(def->at(0)));
     if (form && !form->start_permission.empty() && !authz::may(p, form->start_permission))
       throw Error(ErrorCode::forbidden);
+    if (form && form->on_start) {
+      StartInput checked = in;
+      checked.subject_owner_id =
+          form->on_start(tx, p, in.subject_id, check_form(*form, in.form_json));
+      return start_in(tx, actor, p.user_id, checked, now);
+    }
     return start_in(tx, actor, p.user_id, in, now);
   });
   return db_.read([&](db::Tx& tx) { return load(tx, p.org_id, id, true); });

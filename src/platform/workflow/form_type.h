@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/authz/authz.h"
 #include "platform/storage/db.h"
 
 namespace custos::workflow {
@@ -42,6 +43,12 @@ struct Ended {
   std::optional<int64_t> actor_id;  // who took the final action (none: the time limit)
 };
 using Callback = std::function<void(db::Tx& tx, const Ended& e, int64_t now)>;
+// Called when a person starts a form, before anything is written, with the checked form: may
+// refuse (throw Error: the caller may not see the record, it is in the wrong state) and returns
+// the owner of the record the form is about (for the record_owner rule), if any.
+using StartCheck = std::function<std::optional<int64_t>(db::Tx& tx, const authz::Principal& p,
+                                                        std::optional<int64_t> subject_id,
+                                                        const std::string& form_json)>;
 
 struct FormType {
   std::string key;  // module.form, e.g. "it.procurement"
@@ -51,6 +58,7 @@ struct FormType {
   std::string start_permission;  // who may start one; empty: any active user
   std::string subject_type;      // the record type a form is about; empty: none
   Callback on_end;               // every final outcome; may throw to refuse it (Error)
+  StartCheck on_start;           // optional
   const Field* field(std::string_view name) const;
 };
 

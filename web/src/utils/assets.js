@@ -22,8 +22,8 @@ export const ACTIONS = [
   { action: 'repaired', from: ['in_repair', 'in_external_repair'], cost: true, location: true },
   { action: 'dispose', from: ['in_stock', 'in_use', 'idle', 'in_repair', 'in_external_repair'] },
   { action: 'cancel_disposal', from: ['pending_disposal'] },
-  { action: 'scrap', from: ['pending_disposal'] },
-  { action: 'sell', from: ['pending_disposal'], cost: true, costRequired: true },
+  // scrap and sell: only through the disposal approval (IT-6, form assets.disposal); the server
+  // answers approval_required to the plain actions.
 ]
 export const ACTION_NAMES = ACTIONS.map((a) => a.action)
 
