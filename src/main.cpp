@@ -323,6 +323,7 @@ int demo_cmd(const Config& config, const demo::Options& options) {
   services.cipher.open();
   const auto started = std::chrono::steady_clock::now();
   const demo::Result r = demo::load(*database, clock, services.registry, options);
+  const int processes = demo::add_processes(*database, services.workflow);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   database->close();
@@ -331,6 +332,7 @@ int demo_cmd(const Config& config, const demo::Options& options) {
         "demo organisation created: %lld departments, %lld staff (user names such as kf.wang, "
         "kf.zhou, wx.ma; see docs/operations.md). Their shared password: %s\n",
         static_cast<long long>(r.departments), static_cast<long long>(r.staff), r.password.c_str());
+  if (processes) std::printf("added %d approval processes for the equipment forms\n", processes);
   std::printf("added %lld customers, %lld service requests, %lld feedback, %lld assets in %.1f s\n",
               static_cast<long long>(r.customers), static_cast<long long>(r.requests),
               static_cast<long long>(r.feedback), static_cast<long long>(r.assets), seconds);

@@ -24,7 +24,11 @@ def test_demo_data_is_served_like_real_records(tmp_path):
     url = fresh_db_url(tmp_path / "db")
     subprocess.run([CUSTOS_BIN, "migrate", "--database", url], check=True, env=child_env(),
                    capture_output=True, timeout=120)
+    # As `make run` does: the administrators first (the demo's processes are theirs).
+    subprocess.run([CUSTOS_BIN, "admin", "init", "--database", url], check=True, env=child_env(),
+                   capture_output=True, timeout=120)
     first = demo(url, "--scale", "300")
+    assert "added 3 approval processes" in first, first
     password = re.search(r"shared password: (\S+)", first).group(1)
     assert "added 60 customers, 300 service requests" in first and "30 assets" in first, first
     again = demo(url, "--scale", "100", "--customers", "10")
@@ -48,5 +52,20 @@ def test_demo_data_is_served_like_real_records(tmp_path):
                    for a in assets["items"])
         assert len({a["asset_tag"] for a in assets["items"]}) == 40
         assert s.get("/api/v1/assets").json()["total"] == 0, "the registry manager keeps no assets"
+        # The equipment forms have their processes (IT-1): a front-desk purchase request goes to
+        # the admin/HR head, then the president's office, and lands in the archive as ordered.
+        desk = Session(server, login(server, "kf.wang", password).json()["token"])
+        kf_qt = [d for d in it.get("/api/v1/directory/users?q=kf.wang").json()["items"]][0]
+        r = desk.post("/api/v1/workflow/instances", {
+            "definition_key": "assets.procurement",
+            "form": {"department_id": kf_qt["department_id"], "category": "printer",
+                     "item": "前台打印机", "quantity": 1, "unit_price": 1499, "reason": "旧机报废"}})
+        assert r.status == 201, r
+        for approver in ("rs.han", "yb.tang"):
+            a = Session(server, login(server, approver, password).json()["token"])
+            task = a.get("/api/v1/todo/pending").json()["items"][0]
+            assert a.post(f"/api/v1/workflow/tasks/{task['id']}/approve", {}).status == 200
+        assert it.get("/api/v1/assets?status=ordered&q=" + urllib.parse.quote("前台打印机")
+                      ).json()["total"] == 1
     finally:
         server.stop_and_check()

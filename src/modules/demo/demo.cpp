@@ -764,4 +764,54 @@ Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
   return result;
 }
 
+int add_processes(db::Db& db, workflow::Engine& engine) {
+  authz::Principal p;
+  p.org_id = kOrg;
+  // Saved in the system administrator's name, as if they had drawn them.
+  const auto admin = db.read([](db::Tx& tx) {
+    return tx.one("SELECT id FROM users WHERE org_id = ? AND admin_role = 'system'", {kOrg});
+  });
+  if (!admin) return 0;
+  p.user_id = db::as_int(admin->at(0));
+  p.grants = {{.permission = "workflow:definitions:write", .scope = authz::Scope::all}};
+  if (!engine.list_definitions(p).empty()) return 0;
+  auto graph = [](const std::vector<std::pair<std::string, std::string>>& steps) {
+    boost::json::array nodes{boost::json::object{{"id", "start"}, {"kind", "start"}}};
+    boost::json::array edges;
+    std::string prev = "start";
+    int i = 0;
+    for (const auto& [name, rule] : steps) {
+      const std::string id = "n" + std::to_string(++i);
+      nodes.push_back(boost::json::object{{"id", id},
+                                          {"kind", "approval"},
+                                          {"name", name},
+                                          {"approvers", boost::json::parse(rule)}});
+      edges.push_back(boost::json::object{{"from", prev}, {"to", id}});
+      prev = id;
+    }
+    nodes.push_back(boost::json::object{{"id", "end"}, {"kind", "end"}});
+    edges.push_back(boost::json::object{{"from", prev}, {"to", "end"}});
+    return boost::json::serialize(boost::json::object{{"nodes", nodes}, {"edges", edges}});
+  };
+  const std::string hr = R"([{"rule":"department_kind","kind":"admin_hr"}])";
+  const std::string president = R"([{"rule":"department_kind","kind":"president_office"}])";
+  const std::string finance = R"([{"rule":"department_kind","kind":"finance"}])";
+  const std::string it = R"([{"rule":"department_kind","kind":"it"}])";
+  const std::string head = R"([{"rule":"initiator_head"}])";
+  const std::vector<workflow::DefinitionInput> defs = {
+      {"assets.procurement", "设备采购审批", "assets.procurement",
+       "行政人事部审核后报院长办公室审批（IT-1）",
+       graph({{"行政人事部审核", hr}, {"院长办公室审批", president}})},
+      {"assets.disposal", "设备报废/出售审批", "assets.disposal",
+       "按财务管理制度：财务部审核后报院长办公室审批（IT-6）",
+       graph({{"财务部审核", finance}, {"院长办公室审批", president}})},
+      {"assets.handover", "设备交接审批", "assets.handover",
+       "部门负责人确认后由信息管理部审批（IT-2）",
+       graph({{"部门负责人确认", head}, {"信息管理部审批", it}})},
+  };
+  for (const auto& d : defs)
+    engine.save_definition(p, audit::Actor{.org_id = kOrg, .user_id = p.user_id}, d);
+  return static_cast<int>(defs.size());
+}
+
 }  // namespace custos::demo

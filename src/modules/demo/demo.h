@@ -19,6 +19,7 @@
 #include "modules/registry/registry.h"
 #include "platform/clock.h"
 #include "platform/storage/db.h"
+#include "platform/workflow/engine.h"
 
 namespace custos::demo {
 
@@ -37,5 +38,11 @@ struct Result {
 
 Result load(db::Db& db, const Clock& clock, const registry::Registry& registry,
             const Options& options);
+
+// The demo's approval processes for the equipment forms (IT-1, IT-2, IT-6): purchase by the
+// admin/HR head then the president's office, write-off or sale by finance then the president's
+// office, handover by the custodian's head then the IT department. Returns how many were made
+// (none when they exist, or no system administrator exists to own them: `custos admin init`).
+int add_processes(db::Db& db, workflow::Engine& engine);
 
 }  // namespace custos::demo
