@@ -10,15 +10,17 @@ APT_PACKAGES=(
   libsqlite3-dev libpq-dev postgresql-15
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libsodium-dev libssl-dev openssl
-  libxlsxwriter-dev libminizip-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev
+  libxlsxwriter-dev libminizip-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd
   wrk curl
   fusioninventory-agent
+  zbar-tools librsvg2-bin
   fonts-noto-cjk
 )
-# fusioninventory-agent: the real inventory agent the API tests run against the server (#7).
+# fusioninventory-agent: the real inventory agent the API tests run against the server (#7);
+# zbar-tools and librsvg2-bin: the label test renders an asset label and reads its QR code back.
 # The console's browser tests drive Debian's Chromium (never a downloaded browser); the CJK font
 # makes Chinese render in it (and in the screenshots).
 command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium)

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/caller.h"
 #include "api/json.h"
+#include "modules/assets/labels.h"
 #include "platform/audit/changes.h"
 #include "platform/text/time.h"
 
@@ -104,6 +105,26 @@ json::object asset_json(const assets::Asset& x) {
           {"etag", etag_of(x.version)},
           {"created_at", text::rfc3339(x.created_at)},
           {"updated_at", text::rfc3339(x.updated_at)}};
+}
+
+Response svg_response(std::string body, const std::string& filename) {
+  Response r;
+  r.content_type = "image/svg+xml; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.add("Content-Disposition", "inline; filename=\"" + filename + "\"");
+  return r;
+}
+
+std::string label_base(const Request& req, const Deps& deps) {
+  return assets::console_base(deps.config.server.public_url, std::string(req.headers.get("Host")),
+                              deps.config.server.tls_enabled);
+}
+
+std::string org_name(Deps& deps, int64_t org) {
+  return deps.db.read([&](db::Tx& tx) {
+    auto r = tx.one("SELECT name FROM organizations WHERE id = ?", {org});
+    return r ? db::as_text(r->at(0)) : std::string();
+  });
 }
 
 Response asset_response(int status, const assets::Asset& x) {
@@ -229,6 +250,58 @@ void register_assets_routes(http::Router& router, Deps& deps) {
        .response_schema =
            R"({"type":"object","properties":{"by_status":{"type":"object","additionalProperties":{"type":"integer"}},"total":{"type":"integer"}}})",
        .public_route = false});
+  router.add(Method::get, "/api/v1/assets/{id}/label",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               const auto a = deps.assets.get(c.principal, path_id(req));
+               return svg_response(
+                   assets::label_svg(a, label_base(req, deps), org_name(deps, c.principal.org_id)),
+                   "label-" + std::to_string(a.id) + ".svg");
+             },
+             {.summary = "A printable label (SVG, 60 x 30 mm) with a QR code that opens the asset "
+                         "in the console (server.public_url)",
+              .tag = "assets",
+              .success_content_type = "image/svg+xml",
+              .public_route = false});
+  router.add(Method::get, "/api/v1/assets/labels",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               const std::string ids = req.query_param("ids").value_or("");
+               auto bad = [] {
+                 return Error(ErrorCode::validation_failed, "query.ids",
+                              "1 to 16 asset ids separated by commas");
+               };
+               std::vector<int64_t> wanted;
+               for (size_t pos = 0; pos <= ids.size();) {
+                 const size_t comma = std::min(ids.find(',', pos), ids.size());
+                 const std::string one = ids.substr(pos, comma - pos);
+                 char* end = nullptr;
+                 const long long id = std::strtoll(one.c_str(), &end, 10);
+                 if (one.empty() || *end != '\0' || id <= 0) throw bad();
+                 wanted.push_back(id);
+                 pos = comma + 1;
+               }
+               if (wanted.size() > 16) throw bad();
+               std::vector<assets::Asset> list;
+               for (int64_t id : wanted) {
+                 try {
+                   list.push_back(deps.assets.get(c.principal, id));
+                 } catch (const Error& e) {
+                   if (e.code() == ErrorCode::not_found)
+                     throw Error(ErrorCode::not_found, "query.ids",
+                                 "no asset " + std::to_string(id));
+                   throw;
+                 }
+               }
+               return svg_response(assets::label_sheet_svg(list, label_base(req, deps),
+                                                           org_name(deps, c.principal.org_id)),
+                                   "labels.svg");
+             },
+             {.summary = "An A4 sheet of up to 16 labels (2 x 8 of 90 x 32 mm), ids=1,2,3",
+              .tag = "assets",
+              .success_content_type = "image/svg+xml",
+              .query_params = {"ids"},
+              .public_route = false});
   router.add(Method::get, "/api/v1/assets/{id}/history",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

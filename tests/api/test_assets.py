@@ -189,3 +189,36 @@ def test_another_departments_asset_is_not_found_and_a_custodian_sees_their_own(i
     # A user without any asset role sees nothing.
     carol = activate_user(it, "carol")
     assert carol.get("/api/v1/assets").json()["items"] == []
+
+
+def test_labels_carry_a_qr_code_that_opens_the_asset(it, tmp_path):
+    """Issue #7 item 8: the label is rendered (rsvg-convert) and its QR code read back (zbarimg,
+    both from Debian) to the asset's page in the console."""
+    import subprocess
+
+    alice = activate_user(it, "alice")
+    a = new_asset(alice, "PC-LABEL-1", model="OptiPlex <7090> & co")
+    r = alice.get(f"/api/v1/assets/{a['id']}/label")
+    assert r.status == 200 and r.content_type.startswith("image/svg+xml"), r
+    svg = r.body.decode()
+    assert "PC-LABEL-1" in svg and "办公电脑" in svg
+    assert "<7090>" not in svg, "text is escaped"
+    path = tmp_path / "label.svg"
+    path.write_bytes(r.body)
+    png = tmp_path / "label.png"
+    subprocess.run(["rsvg-convert", "-w", "600", "-b", "white", "-o", str(png), str(path)],
+                   check=True, timeout=60)
+    out = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True,
+                         timeout=60)
+    host = f"127.0.0.1:{it['server'].port}"
+    assert out.stdout.strip() == f"http://{host}/assets/{a['id']}", out
+    # A sheet of several; ids the caller may not see are not found, bad lists are refused.
+    b = new_asset(alice, "PC-LABEL-2")
+    r = alice.get(f"/api/v1/assets/labels?ids={a['id']},{b['id']}")
+    assert r.status == 200 and "PC-LABEL-2" in r.body.decode() and "297mm" in r.body.decode()
+    for bad in ("", "1,,2", "x", ",".join(str(i) for i in range(1, 18))):
+        assert_problem(alice.get(f"/api/v1/assets/labels?ids={bad}"), 422, "validation_failed",
+                       "query.ids")
+    bob = activate_user(it, "bob")
+    assert_problem(bob.get(f"/api/v1/assets/{a['id']}/label"), 404, "not_found")
+    assert_problem(bob.get(f"/api/v1/assets/labels?ids={a['id']}"), 404, "not_found", "query.ids")

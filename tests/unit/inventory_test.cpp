@@ -8,6 +8,7 @@
 
 #include "expect_error.h"
 #include "modules/assets/agent_protocol.h"
+#include "modules/assets/labels.h"
 #include "modules/assets/network.h"
 #include "modules/assets/violations.h"
 #include "platform/xml/sax.h"
@@ -203,6 +204,33 @@ TEST(IpAddresses, ContainsAndOverlaps) {
   EXPECT_FALSE(ip::is_local(*ip::parse("fd00::2")));
   EXPECT_FALSE(ip::is_local(*ip::parse("192.0.2.2")));
   EXPECT_LT(*ip::parse("10.20.0.9"), *ip::parse("10.20.0.10")) << "numeric order";
+}
+
+}  // namespace
+}  // namespace custos::assets
+
+namespace custos::assets {
+namespace {
+
+TEST(Labels, ConsoleBaseAndTheQrCode) {
+  EXPECT_EQ(console_base("https://custos.example.cn/", "evil", true), "https://custos.example.cn");
+  EXPECT_EQ(console_base("", "10.0.0.5:8080", false), "http://10.0.0.5:8080");
+  EXPECT_EQ(console_base("", "[fd00::1]:8443", true), "https://[fd00::1]:8443");
+  EXPECT_EQ(console_base("", "x\"><script>", false), "http://localhost");
+  EXPECT_EQ(console_base("javascript:alert(1)", "h", false), "http://h");
+  const auto m = qr_modules("https://custos.example.cn/assets/12345");
+  ASSERT_GE(m.size(), 21u);
+  EXPECT_EQ(m.size(), m[0].size());
+  // The finder pattern's corner is dark, the module inside its white ring light.
+  EXPECT_TRUE(m[0][0]);
+  EXPECT_FALSE(m[1][1]);
+  Asset a;
+  a.id = 7;
+  a.asset_tag = "ZC-<1>&";
+  a.name = "办公电脑";
+  const std::string svg = label_svg(a, "http://h", "滨江医院");
+  EXPECT_NE(svg.find("ZC-&lt;1&gt;&amp;"), std::string::npos);
+  EXPECT_EQ(svg.find("<1>"), std::string::npos);
 }
 
 }  // namespace

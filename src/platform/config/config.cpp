@@ -90,6 +90,7 @@ const std::vector<Key>& schema() {
     v.push_back(
         int_key("server.shutdown_grace_ms", &C::server, &C::Server::shutdown_grace_ms, 0, 600'000));
     v.push_back(string_key("server.static_dir", &C::server, &C::Server::static_dir));
+    v.push_back(string_key("server.public_url", &C::server, &C::Server::public_url));
     v.push_back(bool_key("server.tls_enabled", &C::server, &C::Server::tls_enabled));
     v.push_back(string_key("server.tls_cert_file", &C::server, &C::Server::tls_cert_file));
     v.push_back(string_key("server.tls_key_file", &C::server, &C::Server::tls_key_file));

@@ -27,6 +27,9 @@ struct Config {
     int max_connections = 10'000;
     int shutdown_grace_ms = 10'000;
     std::string static_dir = "web/dist";
+    // Where people reach the console (https://custos.example.cn): asset labels link there.
+    // Empty: the Host of the request that printed the label.
+    std::string public_url;
     bool tls_enabled = false;
     std::string tls_cert_file;
     std::string tls_key_file;
