@@ -8,7 +8,10 @@
 
 #include "api/api.h"
 #include "api/caller.h"
+#include "api/export.h"
+#include "api/imports.h"
 #include "api/json.h"
+#include "modules/assets/assets_io.h"
 #include "modules/assets/labels.h"
 #include "platform/audit/changes.h"
 #include "platform/text/time.h"
@@ -105,6 +108,11 @@ json::object asset_json(const assets::Asset& x) {
           {"etag", etag_of(x.version)},
           {"created_at", text::rfc3339(x.created_at)},
           {"updated_at", text::rfc3339(x.updated_at)}};
+}
+
+const SystemClock& clock() {
+  static const SystemClock c;
+  return c;
 }
 
 Response svg_response(std::string body, const std::string& filename) {
@@ -232,6 +240,77 @@ void register_assets_routes(http::Router& router, Deps& deps) {
               .request_schema = kStep,
               .response_schema = kAsset,
               .public_route = false});
+  router.add(
+      Method::post, "/api/v1/assets/import",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        if (!authz::may(c.principal, assets::perm::write)) throw Error(ErrorCode::forbidden);
+        check_upload_type(req);
+        const bool dry_run = dry_run_param(req);
+        assets::AssetsIo io(deps.db, clock());
+        const auto report =
+            io.import(c.principal, audit::actor_of(c.principal, c.client), req.body, dry_run);
+        return import_answer(req, report, report_json(report));
+      },
+      {.summary = "Import the equipment archive from CSV or XLSX (our template or Snipe-IT's "
+                  "asset export), keyed by asset tag; dry_run (default true) only reports. A real "
+                  "run with errors writes nothing and answers 422 with the report",
+       .tag = "assets",
+       .response_schema = "#/components/schemas/ImportReport",
+       .query_params = {"dry_run"},
+       .request_content_types = {"text/csv", kXlsxType, "application/octet-stream"},
+       .public_route = false,
+       .upload = true});
+  router.add(Method::get, "/api/v1/assets/import-template",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               if (!authz::may(c.principal, assets::perm::write)) throw Error(ErrorCode::forbidden);
+               const tabular::Format format = format_param(req);
+               return template_answer(format, assets::AssetsIo::template_file(format),
+                                      "assets-import-template", "设备档案导入模板");
+             },
+             {.summary = "The archive's import template (format=xlsx, with a sheet 说明; or csv)",
+              .tag = "assets",
+              .success_content_type = kXlsxType,
+              .query_params = {"format"},
+              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/assets/export",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        if (!authz::may(c.principal, assets::perm::read)) throw Error(ErrorCode::forbidden);
+        const std::string format = req.query_param("format").value_or("csv");
+        if (format != "csv" && format != "xlsx")
+          throw Error(ErrorCode::validation_failed, "query.format", "csv or xlsx");
+        assets::Query q;
+        q.q = req.query_param("q").value_or("");
+        q.status = req.query_param("status").value_or("");
+        q.category = req.query_param("category").value_or("");
+        q.department_id = query_id(req, "department_id");
+        q.custodian_id = query_id(req, "custodian_id");
+        const int64_t now = clock().now_ms();
+        Export out(format, "设备档案", c.principal.username + " " + text::rfc3339(now),
+                   assets::AssetsIo::export_header());
+        assets::AssetsIo io(deps.db, clock());
+        io.export_rows(deps.assets, c.principal, q,
+                       [&](const std::vector<std::string>& cells) { out.row(cells); });
+        Response res = out.finish("assets", "设备档案");
+        deps.db.write([&](db::Tx& tx) {
+          audit::record(
+              tx, audit::actor_of(c.principal, c.client),
+              {.action = "assets.export",
+               .object_type = "asset",
+               .changes = json::serialize(json::object{{"format", format}, {"rows", out.rows()}})},
+              now);
+        });
+        return res;
+      },
+      {.summary = "Export the archive the caller may see (CSV, default, or XLSX) with the "
+                  "list's filters; the file imports back; audited",
+       .tag = "assets",
+       .success_content_type = "text/csv",
+       .query_params = {"format", "q", "status", "category", "department_id", "custodian_id"},
+       .public_route = false});
   router.add(
       Method::get, "/api/v1/assets/summary",
       [&deps](Request& req) {

@@ -199,6 +199,10 @@ void unique_tag(db::Tx& tx, int64_t org, const std::string& tag, int64_t except)
 
 }  // namespace
 
+void detail::check_asset_fields(const AssetInput& in) {
+  check_fields(in);
+}
+
 Asset detail::visible_asset(db::Tx& tx, const authz::Principal& p, int64_t id) {
   return from_row(visible(tx, p, id));
 }

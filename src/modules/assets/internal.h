@@ -19,6 +19,8 @@ bool in_it_department(db::Tx& tx, int64_t org, const std::string& path);
 void add_event(db::Tx& tx, const authz::Principal& p, int64_t asset, int64_t now,
                const std::string& kind, const std::string& from, const std::string& to,
                std::optional<int64_t> cost = std::nullopt, const std::string& note = "");
+// The archive's field rules (lengths, category, dates, amounts); validation_failed on body.<field>.
+void check_asset_fields(const AssetInput& in);
 db::Value opt(const std::optional<int64_t>& v);
 db::Value opt(const std::optional<std::string>& v);
 // An asset the caller may see (not_found otherwise, as if it did not exist) / may change
