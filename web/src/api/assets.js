@@ -17,4 +17,6 @@ export const assetsApi = {
   // it_department_only.
   act: (id, body) => http.post(`${V}/assets/${id}/actions`, body),
   history: (id) => http.get(`${V}/assets/${id}/history`),
+  // { by_status: { in_use: 12, … }, total } over the assets the caller may see.
+  summary: () => http.get(`${V}/assets/summary`),
 }

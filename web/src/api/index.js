@@ -5,6 +5,7 @@ import { http, request } from './client'
 export { workflowApi, todoApi, notificationsApi } from './workflow'
 export { registryApi } from './registry'
 export { assetsApi } from './assets'
+export { inventoryApi, policyApi, violationsApi, networkApi } from './inventory'
 
 const V = '/api/v1'
 
