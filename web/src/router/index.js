@@ -10,6 +10,8 @@ import AuthLayout from '@/layouts/AuthLayout.vue'
 export const pages = [
   { path: '/todo', name: 'todo', component: () => import('@/views/todo/TodoView.vue'), meta: { title: 'menu.todo', area: 'work', icon: 'Finished' } },
   { path: '/dashboard', name: 'dashboard', component: () => import('@/views/dashboard/DashboardView.vue'), meta: { title: 'menu.dashboard', area: 'work', icon: 'DataAnalysis' } },
+  // Violations assigned to the caller (the person concerned or their department head): everyone.
+  { path: '/my-violations', name: 'my-violations', component: () => import('@/views/assets/ViolationsView.vue'), meta: { title: 'menu.myViolations', area: 'work', icon: 'WarningFilled', mine: true } },
 
   { path: '/registry/requests/new', name: 'request-new', component: () => import('@/views/registry/RequestNewView.vue'), meta: { title: 'menu.requestNew', area: 'registry', icon: 'EditPen', perm: 'registry:requests:write' } },
   { path: '/registry/requests', name: 'service-requests', component: () => import('@/views/registry/RequestsView.vue'), meta: { title: 'menu.serviceRequests', area: 'registry', icon: 'Headset', perm: 'registry:requests:read' } },
@@ -20,6 +22,10 @@ export const pages = [
   { path: '/registry/sla', name: 'sla-settings', component: () => import('@/views/registry/SlaSettingsView.vue'), meta: { title: 'menu.slaSettings', area: 'registry', icon: 'Timer', perm: 'registry:config:write' } },
 
   { path: '/assets', name: 'assets', component: () => import('@/views/assets/AssetsView.vue'), meta: { title: 'menu.assets', area: 'assets', icon: 'Notebook', perm: 'assets:equipment:read' } },
+  { path: '/assets/inventory', name: 'inventory', component: () => import('@/views/assets/InventoryView.vue'), meta: { title: 'menu.inventory', area: 'assets', icon: 'Monitor', perm: 'assets:inventory:read' } },
+  { path: '/assets/network', name: 'network', component: () => import('@/views/assets/NetworkView.vue'), meta: { title: 'menu.network', area: 'assets', icon: 'Connection', perm: 'assets:network:read' } },
+  { path: '/assets/policy', name: 'software-policy', component: () => import('@/views/assets/PolicyView.vue'), meta: { title: 'menu.softwarePolicy', area: 'assets', icon: 'Filter', perm: 'assets:inventory:read' } },
+  { path: '/assets/violations', name: 'violations', component: () => import('@/views/assets/ViolationsView.vue'), meta: { title: 'menu.violations', area: 'assets', icon: 'Warning', perm: 'assets:violations:read' } },
   { path: '/assets/:id', name: 'asset', component: () => import('@/views/assets/AssetDetailView.vue'), meta: { title: 'asset.detailTitle', area: 'assets', parent: 'assets', hidden: true, perm: 'assets:equipment:read' } },
 
   { path: '/approvals/new', name: 'approval-start', component: () => import('@/views/approvals/StartView.vue'), meta: { title: 'menu.approvalStart', area: 'approvals', icon: 'EditPen' } },

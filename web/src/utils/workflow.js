@@ -177,6 +177,8 @@ export function objectRoute(type, id, can = () => true) {
   if (type === 'service_request' && can('registry:requests:read')) return { name: 'service-request', params: { id } }
   if (type === 'customer' && can('registry:customers:read')) return { name: 'customer', params: { id } }
   if (type === 'data_subject_request' && can('registry:privacy:write')) return { name: 'subject-requests', query: { id } }
+  // A violation assigned to the caller: their own list opens it (the register, for its keepers).
+  if (type === 'violation') return can('assets:violations:read') ? { name: 'violations', query: { id, status: 'all' } } : { name: 'my-violations', query: { id, status: 'all' } }
   return null
 }
 
