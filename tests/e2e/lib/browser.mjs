@@ -26,7 +26,7 @@ export async function launch(repo) {
 // Prefixes of the suites that name their screenshots with one. Suites run one after another (in
 // their files' order) and share the folder; a suite without a prefix (the console's) clears the
 // screenshots that are not another suite's.
-const SUITE_PREFIXES = ['assets-', 'registry-']
+const SUITE_PREFIXES = ['assets-', 'inventory-', 'registry-']
 
 export class Shots {
   // prefix: this suite's screenshots start with it, and only those are cleared at the start.
