@@ -65,7 +65,7 @@ Services::Services(db::Db& db_, const Clock& clock_, const Config& config_,
   // Form types of the modules.
   oa::register_forms(workflow);
   assets::register_forms(workflow, todo);
-  assets::register_offboarding_check(offboarding);
+  assets::register_offboarding_check(offboarding, todo);
   // Records an explicit grant may name.
   grants.register_type(
       "customer", {registry::perm::customers_read, registry::perm::customers_unmask},

@@ -183,6 +183,11 @@ def test_a_departure_waits_for_every_handover(hosp):
     body = assert_problem(sys.post(f"/api/v1/offboarding-cases/{case['id']}/complete"), 409,
                           "conflict")
     assert "PC-CAROL-1" in body["detail"] and "PR-CAROL-2" in body["detail"], body
+    # A handover task for each asset she holds, in her to-do list.
+    def handover_tasks():
+        return sorted(t["object_id"] for t in carol.get("/api/v1/todo/tasks").json()["items"]
+                      if t["kind"] == "assets.handover")
+    assert handover_tasks() == sorted(a["id"] for a in tags)
     # carol hands the first to alice, the second back to stock; her head, then IT approve.
     for a, to in ((tags[0], alice_id), (tags[1], None)):
         form = {"reason": "离职交接", **({"to_user_id": to} if to else {})}
@@ -191,6 +196,7 @@ def test_a_departure_waits_for_every_handover(hosp):
         assert r.status == 201, r
         approve_as(hosp, "alice", r.json()["id"])
         assert approve_as(hosp, "dave", r.json()["id"])["status"] == "approved"
+    assert handover_tasks() == [], "each approved handover closes its task"
     first, second = (dave.get(f"/api/v1/assets/{a['id']}").json() for a in tags)
     assert (first["status"], first["custodian_id"]) == ("in_use", alice_id)
     assert (second["status"], second["custodian_id"]) == ("in_stock", None)

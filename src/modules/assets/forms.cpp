@@ -119,7 +119,8 @@ void disposal_approved(db::Tx& tx, const workflow::Ended& e, int64_t now) {
                 now);
 }
 
-void handover_approved(db::Tx& tx, const workflow::Ended& e, int64_t now) {
+void handover_approved(db::Tx& tx, const workflow::Todo& todo, const workflow::Ended& e,
+                       int64_t now) {
   const auto row = subject_row(tx, e.org_id, e.subject_id);
   const auto from = db::as_opt_int(row[1]);
   const std::string to_text = workflow::form_text(e.form_json, "to_user_id");
@@ -145,6 +146,7 @@ void handover_approved(db::Tx& tx, const workflow::Ended& e, int64_t now) {
   }
   detail::add_event(tx, p, *e.subject_id, now, "custodian", from ? std::to_string(*from) : "",
                     to_text, std::nullopt, "交接审批 #" + std::to_string(e.instance_id));
+  todo.close(tx, e.org_id, "asset", std::to_string(*e.subject_id), "assets.handover", now);
   ch.set("approval", e.instance_id);
   audit::record(tx, actor_of(e),
                 {.action = "assets.asset.handover",
@@ -296,14 +298,14 @@ void register_forms(workflow::Engine& engine, const workflow::Todo& todo) {
       no_other_running(tx, p.org_id, kHandoverForm, *subject);
       return custodian;
     };
-    f.on_end = [](db::Tx& tx, const workflow::Ended& e, int64_t now) {
-      if (e.outcome == "approved") handover_approved(tx, e, now);
+    f.on_end = [&todo](db::Tx& tx, const workflow::Ended& e, int64_t now) {
+      if (e.outcome == "approved") handover_approved(tx, todo, e, now);
     };
     engine.register_form_type(std::move(f));
   }
 }
 
-void register_offboarding_check(org::Offboarding& offboarding) {
+void register_offboarding_check(org::Offboarding& offboarding, const workflow::Todo& todo) {
   offboarding.register_check(
       "asset_handover", "设备交接（IT-2）", "Equipment handover (IT-2)",
       [](db::Tx& tx, int64_t org, int64_t user) {
@@ -315,6 +317,18 @@ void register_offboarding_check(org::Offboarding& offboarding) {
                                  .rows)
           tags.push_back(db::as_text(r[0]));
         return tags;
+      },
+      // A handover task for every asset the person holds, in their own to-do list: each is
+      // closed when its handover form is approved.
+      [&todo](db::Tx& tx, int64_t org, int64_t user, int64_t, int64_t now) {
+        for (const auto& r : tx.query("SELECT id, asset_tag, name FROM assets WHERE org_id = ? AND "
+                                      "custodian_id = ? AND status NOT IN ('scrapped', 'sold')",
+                                      {org, user})
+                                 .rows)
+          todo.assign(tx, org, user, "assets.handover",
+                      "办理设备交接：" + db::as_text(r[1]) + " " + db::as_text(r[2]),
+                      "Hand over the equipment " + db::as_text(r[1]), "asset",
+                      std::to_string(db::as_int(r[0])), std::nullopt, now);
       });
 }
 

@@ -23,6 +23,6 @@ inline constexpr const char* kDisposalForm = "assets.disposal";
 inline constexpr const char* kHandoverForm = "assets.handover";
 
 void register_forms(workflow::Engine& engine, const workflow::Todo& todo);
-void register_offboarding_check(org::Offboarding& offboarding);
+void register_offboarding_check(org::Offboarding& offboarding, const workflow::Todo& todo);
 
 }  // namespace custos::assets

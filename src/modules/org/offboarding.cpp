@@ -173,15 +173,15 @@ Offboarding::Offboarding(db::Db& db, const Clock& clock, authn::AuthService& aut
 }
 
 void Offboarding::register_check(std::string name, std::string label_zh, std::string label_en,
-                                 OpenItems open_items) {
+                                 OpenItems open_items, OnOpen on_open) {
   if (!std::regex_match(name, check_name_re()) || name == kFormCheck)
     throw std::invalid_argument("offboarding: bad check name " + name);
   if (!open_items) throw std::invalid_argument("offboarding: no function for check " + name);
   std::unique_lock lock(checks_mu_);
   for (const auto& r : checks_)
     if (r.name == name) throw std::invalid_argument("offboarding: duplicate check " + name);
-  checks_.push_back(
-      {std::move(name), std::move(label_zh), std::move(label_en), std::move(open_items)});
+  checks_.push_back({std::move(name), std::move(label_zh), std::move(label_en),
+                     std::move(open_items), std::move(on_open)});
 }
 
 void Offboarding::register_jobs(jobs::JobRunner& runner, int64_t interval_ms) {
@@ -297,6 +297,11 @@ OffboardingCase Offboarding::open(const authz::Principal& p, const authn::Client
     fresh.user_id = user_id;
     fresh.permission_form_status = "pending";
     store_checks(tx, p.org_id, id, evaluate(tx, p.org_id, fresh), now);
+    {
+      std::shared_lock lock(checks_mu_);
+      for (const auto& r : checks_)
+        if (r.on_open) r.on_open(tx, p.org_id, user_id, id, now);
+    }
     const std::string due = text::rfc3339(deadline);
     add_alert(tx, p.org_id, kSecurityAudience, "offboarding.permission_form", id,
               "信息系统权限审批单待处理：" + name + " (截止 " + due + ")",

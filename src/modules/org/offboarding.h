@@ -89,8 +89,12 @@ class Offboarding {
 
   // For other modules, at start-up (before requests are served). Names are unique,
   // [a-z0-9_]{1,64}; "permission_form" is taken. Throws std::invalid_argument.
+  // on_open, when given, runs in the transaction that opens a case (e.g. the assets module opens
+  // a handover task for each asset the person holds); it may write, and must not throw.
+  using OnOpen = std::function<void(db::Tx& tx, int64_t org_id, int64_t user_id, int64_t case_id,
+                                    int64_t now)>;
   void register_check(std::string name, std::string label_zh, std::string label_en,
-                      OpenItems open_items);
+                      OpenItems open_items, OnOpen on_open = nullptr);
 
   // Registers the job `offboarding.deadlines` with the runner.
   void register_jobs(jobs::JobRunner& runner, int64_t interval_ms);
@@ -138,6 +142,7 @@ class Offboarding {
   struct Registered {
     std::string name, label_zh, label_en;
     OpenItems open_items;
+    OnOpen on_open;
   };
   std::vector<OffboardingCheck> evaluate(db::Tx& tx, int64_t org_id,
                                          const OffboardingCase& c) const;
