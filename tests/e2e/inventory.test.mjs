@@ -411,6 +411,14 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await page.waitForSelector('[data-test=violation-not-yours] >> text=由部门负责人 张敏 处理')
     await shots.take(page, 'mine-custodian')
     await page.keyboard.press('Escape')
+    // His to-do list has it too, and opens it.
+    const v = (await data.it.get(`/api/v1/violations?asset_id=${data.assets.desktop.id}&kind=prohibited_software`)).items[0]
+    await page.goto(`${server.base}/todo?tab=tasks`)
+    await waitList(page, 'tasks')
+    await page.click(`[data-list=tasks] a:has-text("处理违规 #${v.id}")`)
+    await page.waitForURL('**/my-violations?**')
+    await page.waitForSelector('[data-test=violation-drawer] [data-test=violation-subject-detail] >> text=QQ')
+    await page.keyboard.press('Escape')
 
     const head = await newPage('head')
     await loginAs(head, 'zhangmin')
@@ -418,7 +426,6 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await waitList(head, 'my-violations')
     const hrow = head.locator('[data-list=my-violations] .el-table__body tr').filter({ hasText: 'QQ' })
     assert.match(await hrow.textContent(), /禁用软件.*刘洋.*部门负责人.*待处理/)
-    const v = (await data.it.get(`/api/v1/violations?asset_id=${data.assets.desktop.id}&kind=prohibited_software`)).items[0]
     await head.click(`[data-test=violation-resolve-${v.id}]`)
     await head.waitForSelector('[data-test=violation-resolve-form]')
     await head.click('[data-test=resolve-submit]')
@@ -436,7 +443,7 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await shots.take(head, 'mine-head')
     // The register agrees; the custodian's list follows.
     assert.equal((await data.it.get(`/api/v1/violations/${v.id}`)).status, 'resolved')
-    await page.reload()
+    await page.goto(`${server.base}/my-violations`)
     await waitList(page, 'my-violations')
     assert.equal(await page.textContent('[data-list=my-violations] [data-test=pager-total]'), '共 2 条')
   })
