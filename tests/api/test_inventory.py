@@ -185,12 +185,13 @@ def basic(user, password):
 
 
 def inventory_xml(device, serial="", mac="52:54:00:12:34:56", addresses=(), software=(),
-                  envs=(), encoding="UTF-8"):
+                  envs=(), encoding="UTF-8", virtual=False):
     nets = "".join(
         f"<NETWORKS><DESCRIPTION>eth0</DESCRIPTION><MACADDR>{mac}</MACADDR>"
         f"<IPADDRESS{'6' if ':' in a else ''}>{a}</IPADDRESS{'6' if ':' in a else ''}>"
         f"<VIRTUALDEV>0</VIRTUALDEV></NETWORKS>" for a in addresses) or \
-        f"<NETWORKS><DESCRIPTION>eth0</DESCRIPTION><MACADDR>{mac}</MACADDR></NETWORKS>"
+        f"<NETWORKS><DESCRIPTION>eth0</DESCRIPTION><MACADDR>{mac}</MACADDR>" \
+        f"<VIRTUALDEV>{int(virtual)}</VIRTUALDEV></NETWORKS>"
     soft = "".join(f"<SOFTWARES><NAME>{n}</NAME><PUBLISHER>{p}</PUBLISHER><VERSION>1.0</VERSION>"
                    f"</SOFTWARES>" for n, p in software)
     env = "".join(f"<ENVS><KEY>{k}</KEY><VAL>{v}</VAL></ENVS>" for k, v in envs)
@@ -222,6 +223,8 @@ def test_matching_by_serial_and_mac_and_the_address_plan(it):
                                    mac="52:54:00:aa:bb:01"))
     assert r.json()["outcome"] == "queued", r
     # The MAC address a previous inventory recorded finds the asset under a new device id.
+    r = upload(dave, inventory_xml("ws-bridge", mac="52:54:00:12:34:56", virtual=True))
+    assert r.json()["outcome"] == "queued", "a virtual interface's MAC identifies nothing"
     r = upload(dave, inventory_xml("ws-serial-renamed", mac="52:54:00:12:34:56"))
     assert (r.json()["outcome"], r.json()["matched_by"]) == ("matched", "mac"), r
 

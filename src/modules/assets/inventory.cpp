@@ -140,15 +140,13 @@ std::optional<std::pair<int64_t, std::string>> match(db::Tx& tx, int64_t org,
     if (auto a = only("SELECT asset_id FROM asset_machines WHERE org_id = ? AND uuid = ?",
                       {org, inv.uuid}))
       return std::pair{*a, std::string("uuid")};
-  // Physical interfaces first: a virtual bridge's MAC is often shared between machines.
-  for (bool physical : {true, false})
-    for (const auto& n : inv.interfaces) {
-      if (n.mac.empty() || n.virtual_device == physical) continue;
-      if (auto a =
-              only("SELECT DISTINCT asset_id FROM asset_addresses WHERE org_id = ? AND mac = ?",
-                   {org, n.mac}))
-        return std::pair{*a, std::string("mac")};
-    }
+  // Physical interfaces only: a virtual bridge's MAC is often the same on many machines.
+  for (const auto& n : inv.interfaces) {
+    if (n.mac.empty() || n.virtual_device) continue;
+    if (auto a = only("SELECT DISTINCT asset_id FROM asset_addresses WHERE org_id = ? AND mac = ?",
+                      {org, n.mac}))
+      return std::pair{*a, std::string("mac")};
+  }
   return std::nullopt;
 }
 

@@ -7,8 +7,8 @@
 //    sent as the password of HTTP basic authentication (the agent's --user/--password) or as
 //    a Bearer token; a person may also upload an inventory file (assets:inventory:write).
 //  * Matching, in order: the device id an earlier inventory linked; the BIOS serial (when it
-//    means something) against the archive's serials; the system UUID; a network interface's
-//    MAC address. Exactly one asset must match, else the machine waits in the queue.
+//    means something) against the archive's serials; the system UUID; a physical network
+//    interface's MAC address. Exactly one asset must match, else the machine waits in the queue.
 //  * Each ingestion is one transaction with its audit record: facts, addresses, software,
 //    violations opened and cleared.
 #pragma once
