@@ -461,6 +461,8 @@ describe('IT inventory, IP addresses and violations pages', () => {
     }
     if (violationsRes.status() === 200) assert.match(await page.textContent('[data-test=violations-by-kind]'), /IP 地址不符\s*1.*违反合规使用\s*1/)
     await shots.take(page, 'dashboard')
+    await page.locator('[data-test=card-violations]').scrollIntoViewIfNeeded()
+    await shots.take(page, 'dashboard-violations')
 
     // A summary that fails leaves its card empty, never the dashboard broken.
     const summaryUrl = (u) => u.pathname.endsWith('/summary')
