@@ -66,10 +66,19 @@ def test_every_lifecycle_step_from_its_states_and_no_other(it):
     r = act(alice, aid, "idle", note="科室搬迁，闲置上报")
     assert (r.json()["status"], r.json()["custodian_id"]) == ("idle", None)
     act(alice, aid, "issue", custodian_id=carol)
+    a = alice.patch(f"/api/v1/assets/{aid}", {"repairer_id": it["users"]["dave"]["id"]},
+                    alice.get(f"/api/v1/assets/{aid}").json()["etag"])
+    assert a.status == 200, a
     r = act(alice, aid, "repair", note="无法开机")
     assert r.json()["status"] == "in_repair"
+    # IT-4: the repair request reaches the designated repairer's to-do list.
+    def repair_tasks():
+        return [t for t in dave.get("/api/v1/todo/tasks").json()["items"]
+                if t["kind"] == "assets.repair" and t["object_id"] == aid]
+    assert len(repair_tasks()) == 1 and "无法开机" in repair_tasks()[0]["title_zh"]
     r = act(alice, aid, "repaired", cost="120.00")
     assert r.json()["status"] == "in_use", "back to its custodian"
+    assert repair_tasks() == [], "done when repaired"
     # IT-4: only the IT department sends equipment out, and says so.
     assert_problem(act(alice, aid, "external_repair"), 403, "it_department_only", "body.action")
     assert alice.get(f"/api/v1/assets/{aid}").json()["status"] == "in_use"

@@ -508,6 +508,24 @@ Asset Assets::act(const authz::Principal& p, const audit::Actor& a, int64_t id, 
                    .changes = ch.str(),
                    .reason = step.note},
                   now);
+    // IT-4: a repair request goes to the asset's designated repairer (else the head of the IT
+    // department), as a task closed when the asset is repaired or goes out for repair.
+    if (step.action == "repair") {
+      std::optional<int64_t> to = before.repairer_id;
+      if (!to)
+        if (auto h = tx.one("SELECT head_user_id FROM departments WHERE org_id = ? AND kind = 'it' "
+                            "AND head_user_id IS NOT NULL ORDER BY id LIMIT 1",
+                            {p.org_id}))
+          to = db::as_int(h->at(0));
+      if (to)
+        todo_.assign(tx, p.org_id, *to, "assets.repair",
+                     "维修设备：" + before.asset_tag + " " + before.name +
+                         (step.note.empty() ? "" : "（" + step.note + "）"),
+                     "Repair " + before.asset_tag + " " + before.name, "asset", std::to_string(id),
+                     std::nullopt, now);
+    }
+    if (step.action == "repaired" || step.action == "external_repair" || step.action == "dispose")
+      todo_.close(tx, p.org_id, "asset", std::to_string(id), "assets.repair", now);
     // The last asset of a procurement received: the purchase task is done (IT-1).
     if (step.action == "receive")
       if (auto proc = tx.one("SELECT procurement_id FROM assets WHERE org_id = ? AND id = ? AND "
