@@ -265,13 +265,15 @@ def test_matching_by_serial_and_mac_and_the_address_plan(it):
     assert_problem(alice.post(f"/api/v1/subnets/{sid}/allocations",
                               {"address": "10.20.0.12", "asset_id": aid}), 403,
                    "it_department_only")
+    assert_problem(alloc({"address": "10.20.0.1", "asset_id": aid}), 409, "address_conflict",
+                   "body.address")  # the gateway
     first = alloc({"kind": "reservation", "note": "打印机"})
-    assert first.status == 201 and first.json()["address"] == "10.20.0.1", first
+    assert first.status == 201 and first.json()["address"] == "10.20.0.2", first
     nxt = alloc({"kind": "reservation"})
-    assert nxt.json()["address"] == "10.20.0.2", "the first free address"
+    assert nxt.json()["address"] == "10.20.0.3", "the first free address, never the gateway"
     assert [x["address"] for x in
             dave.get(f"/api/v1/subnets/{sid}/allocations").json()["items"]] == \
-        ["10.20.0.1", "10.20.0.2", "10.20.0.10"]
+        ["10.20.0.2", "10.20.0.3", "10.20.0.10"]
     assert dave.req("DELETE", f"/api/v1/ip-allocations/{nxt.json()['id']}").status == 204
     assert_problem(dave.req("DELETE", f"/api/v1/subnets/{sid}"), 409, "conflict")
     assert [x["address"] for x in
@@ -280,13 +282,13 @@ def test_matching_by_serial_and_mac_and_the_address_plan(it):
     # Inventories against the plan: a self-assigned address, a reserved one, a DHCP one (fine),
     # the allocated one (fine), and a proxy nobody approved. Credentials in it are never kept.
     xml = inventory_xml("ws-serial", serial="CN0X1234",
-                        addresses=("10.20.0.10", "10.20.0.150", "10.20.0.33", "10.20.0.1",
+                        addresses=("10.20.0.10", "10.20.0.150", "10.20.0.33", "10.20.0.2",
                                    "192.168.9.9"),
                         envs=(("http_proxy", "http://zhang:S3cret@10.9.9.9:8080/"),))
     r = upload(dave, xml)
     assert r.json()["violations_opened"] == 3, r
     found = {(v["kind"], v["subject"]): v for v in violations(dave, asset_id=aid, status="open")}
-    assert set(found) == {("address_mismatch", "10.20.0.33"), ("address_conflict", "10.20.0.1"),
+    assert set(found) == {("address_mismatch", "10.20.0.33"), ("address_conflict", "10.20.0.2"),
                           ("unapproved_proxy", "10.9.9.9:8080")}, found
     assert "S3cret" not in str(violations(dave))
     # The same inventory again opens nothing new; approving the proxy clears its violation.

@@ -85,7 +85,6 @@ constexpr const char* kColumns =
 constexpr const char* kFrom =
     " FROM assets a LEFT JOIN departments d ON d.id = a.department_id LEFT JOIN users u ON u.id = "
     "a.custodian_id LEFT JOIN users rp ON rp.id = a.repairer_id";
-constexpr int64_t kCountLimit = 1000;
 constexpr int64_t kMaxCents = 1'000'000'000'000;  // ten billion yuan
 
 Asset from_row(const std::vector<db::Value>& r) {
@@ -314,7 +313,7 @@ List Assets::list(const authz::Principal& p, const Query& q) {
     if (q.department_id) eq("a.department_id", *q.department_id);
     if (q.custodian_id) eq("a.custodian_id", *q.custodian_id);
     List out;
-    const auto n = db::bounded_count(tx, kFrom + where, params, kCountLimit);
+    const auto n = db::bounded_count(tx, kFrom + where, params, db::kListCountLimit);
     out.total = n.n;
     out.total_exact = n.exact;
     if (q.after_id) {

@@ -296,12 +296,14 @@ Allocation Network::allocate(const authz::Principal& p, const audit::Actor& a, i
                 "a reservation holds an address for no asset");
   const int64_t now = clock_.now_ms();
   const int64_t id = db_.write([&](db::Tx& tx) {
-    auto s = tx.one("SELECT cidr, dhcp_start, dhcp_end FROM ip_subnets WHERE org_id = ? AND id = ?",
-                    {p.org_id, subnet_id});
+    auto s = tx.one(
+        "SELECT cidr, dhcp_start, dhcp_end, gateway FROM ip_subnets WHERE org_id = ? AND id = ?",
+        {p.org_id, subnet_id});
     if (!s || !authz::may(p, perm::network_read)) throw Error(ErrorCode::not_found, "path.id");
     require_it(tx, p);
     const auto net = *ip::parse_cidr(db::as_text(s->at(0)));
     const std::string lo = db::as_text(s->at(1)), hi = db::as_text(s->at(2));
+    const std::string gateway = db::as_text(s->at(3));
     if (in.asset_id) detail::visible_asset(tx, p, *in.asset_id);
     std::string address;
     if (in.address) {
@@ -313,6 +315,8 @@ Allocation Network::allocate(const authz::Principal& p, const audit::Actor& a, i
         throw Error(ErrorCode::address_conflict, "body.address",
                     "inside the DHCP range " + lo + " - " + hi);
       address = ip::text(addr);
+      if (address == gateway)
+        throw Error(ErrorCode::address_conflict, "body.address", "the subnet's gateway");
       if (tx.one("SELECT 1 FROM ip_allocations WHERE org_id = ? AND address = ?",
                  {p.org_id, address}))
         throw Error(ErrorCode::address_conflict, "body.address", "already allocated or reserved");
@@ -327,7 +331,7 @@ Allocation Network::allocate(const authz::Principal& p, const audit::Actor& a, i
       ip::Address c = next(net.net);
       for (int i = 0; i < 65536 && ip::contains(net, c); ++i, c = next(c)) {
         const std::string t = ip::text(c);
-        if (reserved_by_protocol(net, c) || in_range(c, lo, hi) ||
+        if (reserved_by_protocol(net, c) || in_range(c, lo, hi) || t == gateway ||
             std::find(taken.begin(), taken.end(), t) != taken.end())
           continue;
         address = t;

@@ -63,8 +63,6 @@ namespace {
 using authz::check_text;
 using detail::opt;
 
-constexpr int64_t kCountLimit = 1000;
-
 constexpr const char* kColumns =
     "v.id, v.kind, v.use_case, v.source, v.asset_id, v.subject, v.detail, v.user_id, "
     "v.department_id, v.head_id, v.status, v.reported_by, v.created_at, v.last_seen_at, "
@@ -289,7 +287,7 @@ ViolationList Violations::list(const authz::Principal& p, const ViolationQuery& 
   if (q.department_id) eq("v.department_id", *q.department_id);
   return db_.read([&](db::Tx& tx) {
     ViolationList out;
-    const auto n = db::bounded_count(tx, kFrom + where, params, kCountLimit);
+    const auto n = db::bounded_count(tx, kFrom + where, params, db::kListCountLimit);
     out.total = n.n;
     out.total_exact = n.exact;
     if (q.after_id) {

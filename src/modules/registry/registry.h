@@ -84,7 +84,7 @@ struct CustomerInput {
 };
 
 // A list's total is counted up to this many rows (Page::total_exact says whether it stopped).
-inline constexpr int64_t kCountLimit = 1000;
+inline constexpr int64_t kCountLimit = db::kListCountLimit;
 
 struct CustomerQuery {
   int limit = 50;

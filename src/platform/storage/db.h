@@ -122,6 +122,8 @@ struct Count {
   int64_t n = 0;
   bool exact = true;
 };
+// How far the registers' lists count their totals (docs/operations.md, "list totals").
+inline constexpr int64_t kListCountLimit = 1000;
 Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value> params,
                     int64_t limit);
 
