@@ -50,10 +50,10 @@ rc=$?
 set -e
 record $rc
 
-step "fuzz (libFuzzer: HTTP ${FUZZ_SECONDS}s, spreadsheets $((FUZZ_SECONDS / 2))s, audit anchors 15s)"
+step "fuzz (libFuzzer: HTTP ${FUZZ_SECONDS}s, spreadsheets $((FUZZ_SECONDS / 2))s, audit anchors 15s, agent inventories 20s)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCUSTOS_FUZZ=ON -DCUSTOS_TESTS=OFF -DCUSTOS_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$JOBS" --target fuzz_http fuzz_tabular fuzz_audit
+cmake --build build-fuzz -j "$JOBS" --target fuzz_http fuzz_tabular fuzz_audit fuzz_inventory
 fuzz() {  # target seconds corpus
   local scratch rc
   scratch=$(mktemp -d /tmp/custos-fuzz.XXXXXX)
@@ -68,6 +68,7 @@ fuzz() {  # target seconds corpus
 fuzz fuzz_http "$FUZZ_SECONDS" fuzz/corpus
 fuzz fuzz_tabular "$((FUZZ_SECONDS / 2))" fuzz/corpus_tabular
 fuzz fuzz_audit 15 fuzz/corpus_audit
+fuzz fuzz_inventory 20 fuzz/corpus_inventory
 
 echo
 echo "suites: $passed passed, $failed failed"
