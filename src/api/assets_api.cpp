@@ -56,10 +56,7 @@ std::optional<int64_t> money(const json::object& b, const char* name) {
 
 json::value money_json(const std::optional<int64_t>& cents) {
   if (!cents) return nullptr;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(*cents / 100),
-                static_cast<long long>(*cents % 100));
-  return json::value(buf);
+  return json::value(assets::yuan_text(*cents));
 }
 
 assets::AssetInput asset_input(const json::object& b) {

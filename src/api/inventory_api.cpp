@@ -135,8 +135,10 @@ json::object violation_json(const assets::Violation& v) {
           {"resolution", v.resolution}};
 }
 
-assets::agent::Limits limits_of(const Deps&) {
-  return {};
+// The body of an agent's POST or an uploaded file, decoded and read within the limits.
+assets::agent::Inventory read_inventory(const Request& req) {
+  const assets::agent::Limits limits;
+  return assets::agent::parse(assets::agent::decode_body(req.body, limits), limits);
 }
 
 constexpr const char* kIngest =
@@ -162,8 +164,7 @@ void register_inventory_routes(http::Router& router, Deps& deps) {
           r.headers.add("WWW-Authenticate", kRealm);
           return r;
         }
-        const auto limits = limits_of(deps);
-        const auto inv = assets::agent::parse(assets::agent::decode_body(req.body, limits), limits);
+        const auto inv = read_inventory(req);
         if (inv.query == "PROLOG") return xml_reply(req, assets::agent::prolog_reply(24));
         deps.inventory.ingest(*sender, inv);
         return xml_reply(req, assets::agent::inventory_reply());
@@ -177,23 +178,22 @@ void register_inventory_routes(http::Router& router, Deps& deps) {
                                  "application/xml"},
        .public_route = true,
        .upload = true});
-  router.add(
-      Method::post, "/api/v1/inventory/uploads",
-      [&deps](Request& req) {
-        Caller c = authenticate(req, deps);
-        const auto limits = limits_of(deps);
-        const auto inv = assets::agent::parse(assets::agent::decode_body(req.body, limits), limits);
-        return json_response(200, ingest_json(deps.inventory.upload(
-                                      c.principal, audit::actor_of(c.principal, c.client), inv)));
-      },
-      {.summary = "Upload an agent inventory file (fusioninventory-agent --local output, "
-                  "plain or compressed)",
-       .tag = "inventory",
-       .response_schema = kIngest,
-       .request_content_types = {"application/xml", "application/x-compress-zlib",
-                                 "application/octet-stream"},
-       .public_route = false,
-       .upload = true});
+  router.add(Method::post, "/api/v1/inventory/uploads",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               const auto inv = read_inventory(req);
+               return json_response(200,
+                                    ingest_json(deps.inventory.upload(
+                                        c.principal, audit::actor_of(c.principal, c.client), inv)));
+             },
+             {.summary = "Upload an agent inventory file (fusioninventory-agent --local output, "
+                         "plain or compressed)",
+              .tag = "inventory",
+              .response_schema = kIngest,
+              .request_content_types = {"application/xml", "application/x-compress-zlib",
+                                        "application/octet-stream"},
+              .public_route = false,
+              .upload = true});
   router.add(Method::get, "/api/v1/inventory/agents",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

@@ -31,6 +31,14 @@ std::optional<int64_t> check_user(db::Tx& tx, int64_t org, int64_t id, const cha
   return db::as_opt_int(r->at(0));
 }
 
+std::optional<int64_t> it_head(db::Tx& tx, int64_t org) {
+  auto r = tx.one(
+      "SELECT head_user_id FROM departments WHERE org_id = ? AND kind = 'it' AND head_user_id IS "
+      "NOT NULL ORDER BY id LIMIT 1",
+      {org});
+  return r ? std::optional(db::as_int(r->at(0))) : std::nullopt;
+}
+
 bool in_it_department(db::Tx& tx, int64_t org, const std::string& path) {
   if (path.empty()) return false;
   return tx
@@ -60,6 +68,13 @@ db::Value opt(const std::optional<std::string>& v) {
 }  // namespace detail
 
 using namespace detail;
+
+std::string yuan_text(int64_t cents) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(cents / 100),
+                static_cast<long long>(cents % 100));
+  return buf;
+}
 
 const std::vector<std::string>& categories() {
   static const std::vector<std::string> v{"desktop", "laptop",  "printer",        "network",
@@ -511,11 +526,7 @@ Asset Assets::act(const authz::Principal& p, const audit::Actor& a, int64_t id, 
     // department), as a task closed when the asset is repaired or goes out for repair.
     if (step.action == "repair") {
       std::optional<int64_t> to = before.repairer_id;
-      if (!to)
-        if (auto h = tx.one("SELECT head_user_id FROM departments WHERE org_id = ? AND kind = 'it' "
-                            "AND head_user_id IS NOT NULL ORDER BY id LIMIT 1",
-                            {p.org_id}))
-          to = db::as_int(h->at(0));
+      if (!to) to = it_head(tx, p.org_id);
       if (to)
         todo_.assign(tx, p.org_id, *to, "assets.repair",
                      "维修设备：" + before.asset_tag + " " + before.name +

@@ -37,6 +37,9 @@ inline constexpr const char* violations_read = "assets:violations:read";
 inline constexpr const char* violations_write = "assets:violations:write";
 }  // namespace perm
 
+// Whole fen as yuan with two decimals: 499950 → "4999.50".
+std::string yuan_text(int64_t cents);
+
 // Categories and states, by key (the console names them).
 const std::vector<std::string>& categories();
 const std::vector<std::string>& states();

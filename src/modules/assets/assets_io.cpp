@@ -513,11 +513,7 @@ std::size_t AssetsIo::export_rows(Assets& assets, const authz::Principal& p, Que
   q.after_id.reset();
   std::size_t n = 0;
   const auto money = [](const std::optional<int64_t>& c) {
-    if (!c) return std::string();
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(*c / 100),
-                  static_cast<long long>(*c % 100));
-    return std::string(buf);
+    return c ? yuan_text(*c) : std::string();
   };
   for (;;) {
     const List page = assets.list(p, q);

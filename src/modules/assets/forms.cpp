@@ -74,11 +74,7 @@ void procurement_approved(db::Tx& tx, const workflow::Todo& todo, const workflow
     ids.emplace_back(std::to_string(id));
   }
   // The purchase task: the IT department's head receives the equipment.
-  auto head = tx.one(
-      "SELECT head_user_id FROM departments WHERE org_id = ? AND kind = 'it' AND "
-      "head_user_id IS NOT NULL ORDER BY id LIMIT 1",
-      {e.org_id});
-  const int64_t buyer = head ? db::as_int(head->at(0)) : e.initiator_id;
+  const int64_t buyer = detail::it_head(tx, e.org_id).value_or(e.initiator_id);
   todo.assign(tx, e.org_id, buyer, "assets.purchase",
               "采购并验收：" + item + " × " + std::to_string(n),
               "Buy and receive: " + item + " x " + std::to_string(n), "procurement",

@@ -15,6 +15,8 @@ void check_in(const std::string& v, const std::vector<std::string>& allowed, con
 std::optional<int64_t> check_user(db::Tx& tx, int64_t org, int64_t id, const char* field);
 // The department path belongs to the IT department (kind "it") or one below it.
 bool in_it_department(db::Tx& tx, int64_t org, const std::string& path);
+// The head of the IT department (the first one, should there be several); nullopt when none.
+std::optional<int64_t> it_head(db::Tx& tx, int64_t org);
 // One line of an asset's history.
 void add_event(db::Tx& tx, const authz::Principal& p, int64_t asset, int64_t now,
                const std::string& kind, const std::string& from, const std::string& to,
