@@ -103,11 +103,18 @@ def test_real_agent_inventory_lands_on_its_asset(it, tmp_path):
         assert dave.post("/api/v1/software-rules", rule).status == 201
     token = agent_token(dave)["token"]
 
-    # Nothing in the archive knows the machine yet: it waits for review.
-    log = run_agent(server, token, tmp_path)
+    # Nothing in the archive knows the machine yet: it waits for review. A process with a
+    # command line longer than any field the server keeps (a build's, say) is in the
+    # inventory too, and must not get it refused.
+    long_cmd = subprocess.Popen(["sh", "-c", "sleep 120", "x" * 40000])
+    try:
+        log = run_agent(server, token, tmp_path)
+    finally:
+        long_cmd.kill()
     assert "sending prolog request" in log
     queue = dave.get("/api/v1/inventory/queue?status=pending").json()["items"]
-    assert len(queue) == 1, queue
+    (tmp_path / "agent.log").write_text(log)
+    assert len(queue) == 1, (queue, log[-4000:])
     q = queue[0]
     assert q["software_count"] > 100 and q["macs"] and q["agent_name"] == "门诊楼"
     for ip in machine_ips():

@@ -108,6 +108,16 @@ TEST(AgentProtocol, LimitsDepthCountsAndText) {
   EXPECT_TRUE(
       throws_code([&] { agent::parse("<REQUEST><DEVICEID>01234567890</DEVICEID></REQUEST>", lim); },
                   ErrorCode::payload_too_large));
+  // A field the reader does not keep (a process's command line, here ten times the limit) is
+  // skipped, not refused: a build machine's inventory carries such lines.
+  const std::string with_process =
+      "<REQUEST><CONTENT><PROCESSES><CMD>" + std::string(100, 'x') +
+      "</CMD></PROCESSES><SOFTWARES><NAME>vim</NAME></SOFTWARES></CONTENT>"
+      "<DEVICEID>d</DEVICEID><QUERY>INVENTORY</QUERY></REQUEST>";
+  const auto inv = agent::parse(with_process, lim);
+  ASSERT_EQ(inv.software.size(), 1u);
+  EXPECT_EQ(inv.software[0].name, "vim");
+  EXPECT_EQ(inv.device_id, "d");
 }
 
 TEST(AgentProtocol, DecodesZlibGzipAndPlainWithACap) {

@@ -44,6 +44,7 @@ class Reader : public xml::Handler {
     if (path_.empty() && name != "REQUEST") invalid("the document is not an agent REQUEST");
     path_.emplace_back(name);
     text_.clear();
+    keep_text_ = kept(path_);
     if (path_.size() == 3 && path_[1] == "CONTENT") {
       if (name == "NETWORKS") {
         net_ = {};
@@ -57,7 +58,11 @@ class Reader : public xml::Handler {
     }
   }
 
+  // Only the text of a field the reader keeps is gathered and held to the limit; the rest (a
+  // process's command line, a registry value) is skipped whatever its length, as the whole
+  // document is already capped.
   void text(std::string_view s) override {
+    if (!keep_text_) return;
     if (text_.size() + s.size() > limits_.max_text_bytes)
       too_large("an element's text is longer than " + std::to_string(limits_.max_text_bytes) +
                 " bytes");
@@ -76,9 +81,19 @@ class Reader : public xml::Handler {
       close_section(path_[2]);
     }
     path_.pop_back();
+    keep_text_ = false;
   }
 
  private:
+  static bool kept(const std::vector<std::string>& path) {
+    if (path.size() == 2) return path[1] == "QUERY" || path[1] == "DEVICEID";
+    if (path.size() != 4 || path[1] != "CONTENT") return false;
+    static constexpr std::array<std::string_view, 8> kSections = {
+        "HARDWARE",  "BIOS", "OPERATINGSYSTEM", "CPUS", "NETWORKS",
+        "SOFTWARES", "ENVS", "ACCOUNTINFO"};
+    return std::find(kSections.begin(), kSections.end(), path[2]) != kSections.end();
+  }
+
   void field(const std::string& section, const std::string& name, const std::string& v) {
     if (section == "HARDWARE") {
       if (name == "NAME") out_.hostname = v;
@@ -146,6 +161,7 @@ class Reader : public xml::Handler {
   const Limits& limits_;
   std::vector<std::string> path_;
   std::string text_;
+  bool keep_text_ = false;
   Interface net_;
   std::vector<std::string> net_addresses_;
   Software soft_;
