@@ -15,6 +15,7 @@ import { startServer } from './lib/server.mjs'
 import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
 import { nextCode, totpAt, markUsed } from './lib/totp.mjs'
 import { launch, Shots, DESKTOP, PHONE } from './lib/browser.mjs'
+import { ConsoleUi, pickUser, waitList } from './lib/ui.mjs'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
@@ -22,26 +23,8 @@ const staticDir = path.join(repo, 'web', 'dist')
 const shots = new Shots(path.join(repo, 'build', 'screenshots'))
 
 let server, browser, data
-const ctxs = {}
-
-async function newPage(name, viewport = DESKTOP) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true })
-  ctx.setDefaultTimeout(15000)
-  ctxs[name] = ctx
-  const page = await ctx.newPage()
-  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
-  return page
-}
-
-async function submitLogin(page, username, password) {
-  await page.fill('[data-test=username]', username)
-  await page.fill('[data-test=password]', password)
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
-    page.press('[data-test=password]', 'Enter'), // forms submit on Enter
-  ])
-  return res
-}
+const ui = new ConsoleUi()
+const { ctxs, newPage, submitLogin, loginAs } = ui
 
 async function loginWithTotp(page, username, secret) {
   await page.goto(`${server.base}/login`)
@@ -58,38 +41,12 @@ async function waitTable(page) {
   await page.waitForSelector('[data-test=paged-card][data-state=ready] [data-test=paged-table] .el-table__body')
 }
 
-// One list of the to-do centre (or any PagedTable with test-id) has answered.
-async function waitList(page, name) {
-  await page.waitForSelector(`[data-list=${name}][data-state=ready] [data-test=paged-table]`)
-}
-
-async function loginAs(page, username) {
-  await page.goto(`${server.base}/login`)
-  const res = await submitLogin(page, username, PASSWORD)
-  assert.equal(res.status(), 200)
-  await page.waitForURL('**/todo')
-}
-
 // A department in a DeptSelect: typed to filter the tree, then chosen.
 async function pickDepartment(page, field, name) {
   const input = page.locator(`[data-test=field-${field}] input`)
   await input.click()
   await input.fill(name)
   await page.locator('.el-tree-node__content:visible').filter({ hasText: new RegExp(`^\\s*${name}\\s*$`) }).first().click()
-}
-
-// A user in a UserSelect: searched by name, then chosen.
-async function pickUser(page, scope, name) {
-  const input = page.locator(`${scope} input`)
-  await input.click()
-  // The list answers the typed name (a search of the staff directory, GET /directory/users?q=)
-  // before an option is chosen.
-  await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/v1/directory/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
-    input.fill(name),
-  ])
-  await page.waitForTimeout(100)
-  await page.locator(`.el-select-dropdown__item:visible:has-text("${name}")`).first().click()
 }
 
 async function setupData() {
@@ -178,10 +135,11 @@ describe('web console', () => {
     server = await startServer({ repo, bin, staticDir, settings: { 'security.lockout_threshold': 3, 'security.reauth_minutes': 1 } })
     data = await setupData()
     browser = await launch(repo)
+    ui.attach(server.base, browser)
   })
 
   after(async () => {
-    for (const c of Object.values(ctxs)) await c.close().catch(() => {})
+    await ui.close()
     if (browser) await browser.close()
     if (server) await server.stop()
     console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`)

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { startServer } from './lib/server.mjs'
 import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
 import { launch, Shots, DESKTOP, PHONE } from './lib/browser.mjs'
+import { ConsoleUi, pick, pickAsset, pickUser, waitList } from './lib/ui.mjs'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
@@ -28,58 +29,8 @@ const ALL = ['assets:equipment:read', 'assets:equipment:write', 'assets:inventor
   'assets:network:read', 'assets:network:write', 'assets:violations:read', 'assets:violations:write']
 
 let server, browser, data
-const ctxs = {}
-
-async function newPage(name, viewport = DESKTOP) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
-  ctx.setDefaultTimeout(15000)
-  ctxs[name] = ctx
-  const page = await ctx.newPage()
-  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
-  if (process.env.E2E_DEBUG) page.on('response', (r) => { if (r.status() >= 400) console.error(`[${name}] ${r.status()} ${r.request().method()} ${r.url()}`) })
-  return page
-}
-
-async function loginAs(page, username) {
-  await page.goto(`${server.base}/login`)
-  await page.fill('[data-test=username]', username)
-  await page.fill('[data-test=password]', PASSWORD)
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
-    page.press('[data-test=password]', 'Enter'),
-  ])
-  assert.equal(res.status(), 200)
-  await page.waitForURL('**/todo')
-}
-
-const waitList = (page, list) => page.waitForSelector(`[data-list=${list}][data-state=ready] [data-test=paged-table]`)
-
-async function pick(page, text) {
-  await page.locator('.el-select-dropdown__item:visible').filter({ hasText: text }).first().click()
-}
-
-// An asset of the archive in an AssetSelect, searched by its tag.
-async function pickAsset(page, field, tag) {
-  const input = page.locator(`[data-test=${field}] input`)
-  await input.click()
-  await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/v1/assets?') && decodeURIComponent(r.url()).includes(`q=${tag}`)),
-    input.fill(tag),
-  ])
-  await page.waitForTimeout(100)
-  await pick(page, tag)
-}
-
-async function pickUser(page, field, name) {
-  const input = page.locator(`[data-test=${field}] input`)
-  await input.click()
-  await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/v1/directory/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
-    input.fill(name),
-  ])
-  await page.waitForTimeout(100)
-  await pick(page, name)
-}
+const ui = new ConsoleUi()
+const { ctxs, newPage, loginAs } = ui
 
 const post = (page, url, click) => Promise.all([
   page.waitForResponse((r) => r.url().includes(url) && r.request().method() === 'POST'),
@@ -151,10 +102,11 @@ describe('IT inventory, IP addresses and violations pages', () => {
     server = await startServer({ repo, bin, staticDir })
     data = await setupData()
     browser = await launch(repo)
+    ui.attach(server.base, browser)
   })
 
   after(async () => {
-    for (const c of Object.values(ctxs)) await c.close().catch(() => {})
+    await ui.close()
     if (browser) await browser.close()
     if (server) await server.stop()
     console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`)
@@ -203,7 +155,7 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await page.fill('[data-test=field-address] input', '10.20.0.150')
     await page.click('[data-test=allocation-save]')
     await page.waitForSelector('[data-test=field-asset_id] .el-form-item__error:has-text("请选择设备")')
-    await pickAsset(page, 'field-asset_id', 'IT-2024-0101')
+    await pickAsset(page, '[data-test=field-asset_id]', 'IT-2024-0101')
     await page.fill('[data-test=field-note] input', '挂号窗口 3 号位')
     const inDhcp = await post(page, `/api/v1/subnets/${subnet.id}/allocations`, '[data-test=allocation-save]')
     assert.equal(inDhcp.status(), 409)
@@ -243,7 +195,7 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await page.click('[data-test=allocate]')
     await page.waitForSelector('[data-test=allocation-dialog] >> text=只有信息管理部的人员可以变更 IP 地址规划')
     await page.fill('[data-test=field-address] input', '10.20.0.11')
-    await pickAsset(page, 'field-asset_id', 'IT-2024-0101')
+    await pickAsset(page, '[data-test=field-asset_id]', 'IT-2024-0101')
     const res = await post(page, '/allocations', '[data-test=allocation-save]')
     assert.equal(res.status(), 403)
     assert.equal((await res.json()).code, 'it_department_only')
@@ -320,7 +272,7 @@ describe('IT inventory, IP addresses and violations pages', () => {
     const queued = (await data.it.get('/api/v1/inventory/queue?status=pending')).items[0]
     await page.click(`[data-test=queue-link-${queued.id}]`)
     await page.waitForSelector('[data-test=link-dialog] >> text=R90XK2LM')
-    await pickAsset(page, 'link-asset', 'IT-2024-0101')
+    await pickAsset(page, '[data-test=link-asset]', 'IT-2024-0101')
     await shots.take(page, 'link')
     const linked = await post(page, `/api/v1/inventory/queue/${queued.id}/link`, '[data-test=link-save]')
     assert.equal(linked.status(), 200)
@@ -379,7 +331,7 @@ describe('IT inventory, IP addresses and violations pages', () => {
     await page.waitForSelector('[data-test=field-use_case] .el-form-item__error:has-text("请选择违规情形")')
     await page.waitForSelector('[data-test=field-user_id] .el-form-item__error:has-text("请选择当事人或设备")')
     await page.click('[data-test=use-case-b]')
-    await pickUser(page, 'field-user_id', '刘洋')
+    await pickUser(page, '[data-test=field-user_id]', '刘洋')
     await page.fill('[data-test=field-detail] textarea', '12 月 1 日午休时间未经同意使用护士站同事电脑登录个人邮箱。')
     await shots.take(page, 'record')
     const rec = await post(page, '/api/v1/violations', '[data-test=violation-save]')

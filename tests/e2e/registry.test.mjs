@@ -12,7 +12,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startServer } from './lib/server.mjs'
 import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
-import { launch, Shots, DESKTOP } from './lib/browser.mjs'
+import { launch, Shots } from './lib/browser.mjs'
+import { ConsoleUi, waitList } from './lib/ui.mjs'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
@@ -20,28 +21,8 @@ const staticDir = path.join(repo, 'web', 'dist')
 const shots = new Shots(path.join(repo, 'build', 'screenshots'), { prefix: 'registry-' })
 
 let server, browser, data
-const ctxs = {}
-
-async function newPage(name, viewport = DESKTOP) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true })
-  ctx.setDefaultTimeout(15000)
-  ctxs[name] = ctx
-  const page = await ctx.newPage()
-  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
-  return page
-}
-
-async function loginAs(page, username) {
-  await page.goto(`${server.base}/login`)
-  await page.fill('[data-test=username]', username)
-  await page.fill('[data-test=password]', PASSWORD)
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
-    page.press('[data-test=password]', 'Enter'),
-  ])
-  assert.equal(res.status(), 200)
-  await page.waitForURL('**/todo')
-}
+const ui = new ConsoleUi()
+const { ctxs, newPage, loginAs } = ui
 
 // A session opened through the API, handed to the browser as its cookie (an administrator's,
 // whose login needs a TOTP step the set-up has already passed).
@@ -51,10 +32,6 @@ async function withSession(name, token) {
   await page.goto(`${server.base}/todo`)
   await page.waitForSelector('.user-name')
   return page
-}
-
-async function waitList(page, name) {
-  await page.waitForSelector(`[data-list=${name}][data-state=ready] [data-test=paged-table]`)
 }
 
 // The password dialog, when the API asked for a recent password (security.reauth_minutes).
@@ -135,10 +112,11 @@ describe('service registry pages', () => {
     server = await startServer({ repo, bin, staticDir, settings: { 'security.reauth_minutes': 1, 'jobs.interval_ms': 3000, 'privacy.export_per_hour': 1 } })
     data = await setupData()
     browser = await launch(repo)
+    ui.attach(server.base, browser)
   })
 
   after(async () => {
-    for (const c of Object.values(ctxs)) await c.close().catch(() => {})
+    await ui.close()
     if (browser) await browser.close()
     if (server) await server.stop()
     console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`)
