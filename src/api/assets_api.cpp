@@ -378,27 +378,35 @@ void register_assets_routes(http::Router& router, Deps& deps) {
               .success_content_type = "image/svg+xml",
               .query_params = {"ids"},
               .public_route = false});
-  router.add(Method::get, "/api/v1/assets/{id}/history",
-             [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               json::array items;
-               for (const auto& e : deps.assets.history(c.principal, path_id(req)))
-                 items.push_back(json::object{{"id", std::to_string(e.id)},
-                                              {"at", text::rfc3339(e.at)},
-                                              {"actor_id", json_id(e.actor_id)},
-                                              {"actor_name", e.actor_name},
-                                              {"kind", e.kind},
-                                              {"from", e.from},
-                                              {"to", e.to},
-                                              {"cost", money_json(e.cost_cents)},
-                                              {"note", e.note}});
-               return list_response(std::move(items));
-             },
-             {.summary = "An asset's history: created, state, custodian, location, department, "
-                         "cost, edited",
-              .tag = "assets",
-              .response_schema = R"({"type":"object"})",
-              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/assets/{id}/history",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        json::array items;
+        for (const auto& e : deps.assets.history(c.principal, path_id(req))) {
+          json::object o{{"id", std::to_string(e.id)},
+                         {"at", text::rfc3339(e.at)},
+                         {"actor_id", json_id(e.actor_id)},
+                         {"actor_name", e.actor_name},
+                         {"kind", e.kind},
+                         {"from", e.from},
+                         {"to", e.to},
+                         {"cost", money_json(e.cost_cents)},
+                         {"note", e.note}};
+          if (e.kind == "custodian") {
+            o["from_name"] = e.from_name.empty() ? json::value() : json::value(e.from_name);
+            o["to_name"] = e.to_name.empty() ? json::value() : json::value(e.to_name);
+          }
+          items.push_back(std::move(o));
+        }
+        return list_response(std::move(items));
+      },
+      {.summary = "An asset's history: created, state, custodian, location, department, "
+                  "cost, edited",
+       .tag = "assets",
+       .response_schema =
+           R"({"type":"object","properties":{"items":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"at":{"type":"string","format":"date-time"},"actor_id":{"type":["string","null"]},"actor_name":{"type":"string"},"kind":{"type":"string","enum":["created","state","custodian","location","department","cost","edited"]},"from":{"type":"string"},"to":{"type":"string"},"cost":{"type":["string","null"],"description":"yuan, two decimals"},"note":{"type":"string","description":"a state change: <action>: <note>"},"from_name":{"type":["string","null"],"description":"custodian events: the previous custodian's name"},"to_name":{"type":["string","null"],"description":"custodian events: the new custodian's name"}}}}}})",
+       .public_route = false});
 }
 
 }  // namespace custos::api

@@ -58,6 +58,9 @@ json::object instance_json(const workflow::Instance& i, bool details, int64_t no
       {"initiator_id", std::to_string(i.initiator_id)},
       {"initiator_name", i.initiator_name},
       {"initiator_department_id", json_id(i.initiator_department_id)},
+      {"initiator_department_name", i.initiator_department_name.empty()
+                                        ? json::value(nullptr)
+                                        : json::value(i.initiator_department_name)},
       {"status", i.status},
       {"created_at", text::rfc3339(i.created_at)},
       {"updated_at", text::rfc3339(i.updated_at)},
@@ -185,7 +188,7 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
   deps.schemas["WorkflowTask"] =
       R"({"type":"object","properties":{"id":{"type":"string"},"instance_id":{"type":"string"},"node_id":{"type":"string"},"node_name":{"type":"string"},"assignee_id":{"type":"string"},"kind":{"type":"string","enum":["approval","delegate","added"]},"status":{"type":"string"},"due_at":{"type":["string","null"],"format":"date-time"},"overdue":{"type":"boolean"},"summary":{"type":"string"},"process_name":{"type":"string"}}})";
   deps.schemas["WorkflowInstance"] =
-      R"({"type":"object","properties":{"id":{"type":"string"},"definition_key":{"type":"string"},"definition_version":{"type":"integer"},"process_name":{"type":"string"},"form_type":{"type":"string"},"form":{"type":"object"},"summary":{"type":"string"},"initiator_id":{"type":"string"},"status":{"type":"string","enum":["running","returned","approved","rejected","withdrawn","terminated"]},"tasks":{"type":"array","items":{"$ref":"#/components/schemas/WorkflowTask"}},"history":{"type":"array","items":{"type":"object"}},"attachments":{"type":"array","items":{"type":"object"}},"form_names":{"type":"object","description":"field -> name of the user or department a user/department field names","additionalProperties":{"type":"string"}},"cc_read":{"type":"boolean","description":"in /todo/cc: whether the caller has opened it since it was copied"},"etag":{"type":"string"}}})";
+      R"({"type":"object","properties":{"id":{"type":"string"},"definition_key":{"type":"string"},"definition_version":{"type":"integer"},"process_name":{"type":"string"},"form_type":{"type":"string"},"form":{"type":"object"},"summary":{"type":"string"},"initiator_id":{"type":"string"},"initiator_department_id":{"type":["string","null"]},"initiator_department_name":{"type":["string","null"]},"subject_type":{"type":["string","null"]},"subject_id":{"type":["string","null"]},"status":{"type":"string","enum":["running","returned","approved","rejected","withdrawn","terminated"]},"tasks":{"type":"array","items":{"$ref":"#/components/schemas/WorkflowTask"}},"history":{"type":"array","items":{"type":"object"}},"attachments":{"type":"array","items":{"type":"object"}},"form_names":{"type":"object","description":"field -> name of the user or department a user/department field names","additionalProperties":{"type":"string"}},"cc_read":{"type":"boolean","description":"in /todo/cc: whether the caller has opened it since it was copied"},"etag":{"type":"string"}}})";
 
   router.add(Method::get, "/api/v1/workflow/form-types",
              [&deps](Request& req) {

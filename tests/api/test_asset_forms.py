@@ -102,6 +102,14 @@ def test_procurement_goes_to_hr_then_the_company_and_registers_the_assets(hosp):
     for other in ("alice", "pres", "dave"):
         assert activate_user(hosp, other).get("/api/v1/todo/pending").json()["total"] == 0
     before = dave.get("/api/v1/assets?status=ordered").json()["total"]
+    # A tag the approval would give, registered by hand meanwhile: not taken over.
+    taken = f"CG{int(inst['id']):06d}-001"
+    assert dave.post("/api/v1/assets", {"asset_tag": taken, "category": "other",
+                                        "name": "手工登记", "status": "in_stock"}).status == 201
+    # The approver reads departments nowhere else, yet sees which one asks and for whom.
+    seen = activate_user(hosp, "helen").get(f"/api/v1/workflow/instances/{inst['id']}").json()
+    assert seen["initiator_department_name"] == "客服一组"
+    assert seen["form_names"] == {"department_id": "客服一组"}
     approve_as(hosp, "helen", inst["id"])
     assert dave.get("/api/v1/assets?status=ordered").json()["total"] == before, "not yet"
     done = approve_as(hosp, "pres", inst["id"])
@@ -109,6 +117,7 @@ def test_procurement_goes_to_hr_then_the_company_and_registers_the_assets(hosp):
     ordered = [a for a in dave.get("/api/v1/assets?status=ordered").json()["items"]
                if a["notes"] == f"采购申请 #{inst['id']}"]
     assert len(ordered) == 2
+    assert sorted(a["asset_tag"] for a in ordered) == [taken + "-2", f"CG{int(inst['id']):06d}-002"]
     assert {(a["category"], a["name"], a["model"], a["purchase_cost"], a["department_id"])
             for a in ordered} == {("laptop", "笔记本电脑", "ThinkPad E14", "6299.50",
                                    hosp["depts"]["A1"])}

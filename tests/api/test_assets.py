@@ -108,6 +108,10 @@ def test_every_lifecycle_step_from_its_states_and_no_other(it):
                       ("in_use", "pending_disposal")]
     assert [e["cost"] for e in h if e["kind"] == "state" and e["cost"]] == ["120.00", "680.00"]
     assert ("", carol) in [(e["from"], e["to"]) for e in h if e["kind"] == "custodian"]
+    # The custodians by name too, as the asset names its custodian.
+    issued = next(e for e in h if e["kind"] == "custodian" and e["to"] == carol)
+    assert (issued["from_name"], issued["to_name"]) == (None, it["users"]["carol"]["name"])
+    assert all("to_name" not in e for e in h if e["kind"] != "custodian")
     assert "联想服务中心" in [e["to"] for e in h if e["kind"] == "location"]
     assert all(e["actor_name"] for e in h)
     # Every step is in the audit trail.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "modules/assets/internal.h"
 #include "platform/audit/changes.h"
@@ -563,6 +564,27 @@ std::vector<Event> Assets::history(const authz::Principal& p, int64_t id) {
       out.push_back({db::as_int(r[0]), db::as_int(r[1]), db::as_opt_int(r[2]), db::as_text(r[3]),
                      db::as_text(r[4]), db::as_text(r[5]), db::as_text(r[6]), db::as_text(r[8]),
                      db::as_opt_int(r[7])});
+    // The custodians named, in one query.
+    std::map<std::string, std::string> names;
+    for (const auto& e : out)
+      if (e.kind == "custodian")
+        for (const auto* v : {&e.from, &e.to})
+          if (!v->empty()) names.emplace(*v, "");
+    if (!names.empty()) {
+      std::string sql = "SELECT id, name FROM users WHERE org_id = ? AND id IN (";
+      std::vector<db::Value> args{p.org_id};
+      for (const auto& [id, _] : names) {
+        sql += args.size() == 1 ? "?" : ", ?";
+        args.emplace_back(static_cast<int64_t>(std::stoll(id)));
+      }
+      for (const auto& r : tx.query(sql + ")", args).rows)
+        names[std::to_string(db::as_int(r[0]))] = db::as_text(r[1]);
+      for (auto& e : out)
+        if (e.kind == "custodian") {
+          if (!e.from.empty()) e.from_name = names[e.from];
+          if (!e.to.empty()) e.to_name = names[e.to];
+        }
+    }
     return out;
   });
 }

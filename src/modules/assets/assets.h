@@ -79,6 +79,9 @@ struct Event {
   std::optional<int64_t> actor_id;
   std::string actor_name, kind, from, to, note;
   std::optional<int64_t> cost_cents;
+  // A custodian event's colleagues by name (from and to are their ids), as the asset names its
+  // custodian; empty otherwise.
+  std::string from_name, to_name;
 };
 
 struct Query {

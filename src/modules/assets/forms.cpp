@@ -57,17 +57,22 @@ void procurement_approved(db::Tx& tx, const workflow::Todo& todo, const workflow
   const authz::Principal p = acting(e);
   boost::json::array ids;
   for (int64_t i = 1; i <= n; ++i) {
-    char tag[48];
-    std::snprintf(tag, sizeof tag, "CG%06lld-%03lld", static_cast<long long>(e.instance_id),
+    char base[48];
+    std::snprintf(base, sizeof base, "CG%06lld-%03lld", static_cast<long long>(e.instance_id),
                   static_cast<long long>(i));
+    // A tag someone registered by hand first is not taken over: the next free suffix is.
+    std::string tag = base;
+    for (int k = 2;
+         tx.one("SELECT 1 FROM assets WHERE org_id = ? AND asset_tag = ?", {e.org_id, tag}); ++k)
+      tag = std::string(base) + "-" + std::to_string(k);
     auto r = tx.one(
         "INSERT INTO assets (org_id, asset_tag, category, name, model, supplier, notes, status, "
         "cost_cents, department_id, procurement_id, created_at, updated_at) VALUES (?, ?, ?, ?, "
         "?, ?, ?, 'ordered', ?, ?, ?, ?, ?) RETURNING id",
-        {e.org_id, std::string(tag), workflow::form_text(f, "category"), item,
-         workflow::form_text(f, "model"), workflow::form_text(f, "supplier"),
-         "采购申请 #" + std::to_string(e.instance_id), cents(f, "unit_price"),
-         dept.empty() ? db::null() : db::Value(std::stoll(dept)), e.instance_id, now, now});
+        {e.org_id, tag, workflow::form_text(f, "category"), item, workflow::form_text(f, "model"),
+         workflow::form_text(f, "supplier"), "采购申请 #" + std::to_string(e.instance_id),
+         cents(f, "unit_price"), dept.empty() ? db::null() : db::Value(std::stoll(dept)),
+         e.instance_id, now, now});
     const int64_t id = db::as_int(r->at(0));
     detail::add_event(tx, p, id, now, "created", "", "ordered", cents(f, "unit_price"),
                       "采购申请 #" + std::to_string(e.instance_id));
@@ -100,7 +105,7 @@ void disposal_approved(db::Tx& tx, const workflow::Ended& e, int64_t now) {
       "1 WHERE org_id = ? AND id = ?",
       {to, now, e.org_id, *e.subject_id});
   detail::add_event(tx, acting(e), *e.subject_id, now, "state", "pending_disposal", to, price,
-                    "处置审批 #" + std::to_string(e.instance_id) + ": " +
+                    method + ": 处置审批 #" + std::to_string(e.instance_id) + "：" +
                         workflow::form_text(e.form_json, "reason"));
   audit::Changes ch;
   ch.add("status", std::string("pending_disposal"), to);
@@ -129,7 +134,8 @@ void handover_approved(db::Tx& tx, const workflow::Todo& todo, const workflow::E
         "UPDATE assets SET status = 'in_stock', custodian_id = NULL, updated_at = ?, version "
         "= version + 1 WHERE org_id = ? AND id = ?",
         {now, e.org_id, *e.subject_id});
-    detail::add_event(tx, p, *e.subject_id, now, "state", db::as_text(row[0]), "in_stock");
+    detail::add_event(tx, p, *e.subject_id, now, "state", db::as_text(row[0]), "in_stock",
+                      std::nullopt, "handover: 交接审批 #" + std::to_string(e.instance_id));
     ch.add("status", db::as_text(row[0]), std::string("in_stock"));
   } else {
     const int64_t to = std::stoll(to_text);

@@ -647,10 +647,11 @@ namespace {
 constexpr const char* kInstanceColumns =
     "i.id, i.definition_id, d.process_key, d.version, d.name, i.form_type, i.form, i.summary, "
     "COALESCE(i.subject_type, ''), i.subject_id, i.subject_owner_id, i.initiator_id, u.name, "
-    "i.initiator_department_id, i.status, i.created_at, i.updated_at, i.completed_at, i.version";
+    "i.initiator_department_id, i.status, i.created_at, i.updated_at, i.completed_at, i.version, "
+    "COALESCE(idp.name, '')";
 constexpr const char* kInstanceFrom =
     " FROM workflow_instances i JOIN workflow_definitions d ON d.id = i.definition_id JOIN users "
-    "u ON u.id = i.initiator_id";
+    "u ON u.id = i.initiator_id LEFT JOIN departments idp ON idp.id = i.initiator_department_id";
 
 Instance instance_from(const std::vector<db::Value>& r) {
   Instance i;
@@ -668,6 +669,7 @@ Instance instance_from(const std::vector<db::Value>& r) {
   i.initiator_id = db::as_int(r[11]);
   i.initiator_name = db::as_text(r[12]);
   i.initiator_department_id = db::as_opt_int(r[13]);
+  i.initiator_department_name = db::as_text(r[19]);
   i.status = db::as_text(r[14]);
   i.created_at = db::as_int(r[15]);
   i.updated_at = db::as_int(r[16]);

@@ -107,6 +107,7 @@ struct Instance {
   int64_t initiator_id = 0;
   std::string initiator_name;
   std::optional<int64_t> initiator_department_id;
+  std::string initiator_department_name;  // named to whoever may see the instance
   std::string status;  // running | returned | approved | rejected | withdrawn | terminated
   int64_t created_at = 0, updated_at = 0;
   std::optional<int64_t> completed_at;
