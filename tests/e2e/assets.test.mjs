@@ -5,7 +5,11 @@
 // a reader without the write permission is offered no step; an asset manager outside the IT
 // department who tries an external repair is told why not, in Chinese and in English (IT-4); a
 // failing API leaves an error panel with a retry, not a blank page; the list and the detail at
-// phone width. Its own `custos serve` (fresh SQLite database), data seeded through the API;
+// phone width. A nurse's purchase request goes to the admin/HR specialist and then the
+// president's office, each seeing it in their to-do list while a bystander sees nothing, and its
+// approval registers the laptops as ordered with a purchase task for the IT department (IT-1); a
+// printer pending disposal is written off through the disposal approval started from its page
+// (IT-6). Its own `custos serve` (fresh SQLite database), data seeded through the API;
 // screenshots as assets-*.png in build/screenshots/.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { startServer } from './lib/server.mjs'
 import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
 import { launch, Shots, DESKTOP, PHONE } from './lib/browser.mjs'
+import { ConsoleUi, pick, pickUser, waitList } from './lib/ui.mjs'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
@@ -22,49 +27,18 @@ const staticDir = path.join(repo, 'web', 'dist')
 const shots = new Shots(path.join(repo, 'build', 'screenshots'), { prefix: 'assets-' })
 
 let server, browser, data
-const ctxs = {}
+const ui = new ConsoleUi()
+const { ctxs, newPage, loginAs } = ui
 
-async function newPage(name, viewport = DESKTOP) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
-  ctx.setDefaultTimeout(15000)
-  ctxs[name] = ctx
-  const page = await ctx.newPage()
-  page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`))
-  if (process.env.E2E_DEBUG) page.on('response', (r) => { if (r.status() >= 400) console.error(`[${name}] ${r.status()} ${r.request().method()} ${r.url()}`) })
-  return page
-}
-
-async function loginAs(page, username) {
-  await page.goto(`${server.base}/login`)
-  await page.fill('[data-test=username]', username)
-  await page.fill('[data-test=password]', PASSWORD)
+async function approveHere(page, comment) {
+  await page.click('[data-test=action-approve]')
+  if (comment) await page.fill('[data-test=action-comment]', comment)
   const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),
-    page.press('[data-test=password]', 'Enter'),
+    page.waitForResponse((r) => r.url().includes('/approve') && r.request().method() === 'POST'),
+    page.click('[data-test=action-submit]'),
   ])
   assert.equal(res.status(), 200)
-  await page.waitForURL('**/todo')
-}
-
-async function waitList(page) {
-  await page.waitForSelector('[data-list=assets][data-state=ready] [data-test=paged-table]')
-}
-
-// An option of the open select dropdown.
-async function pick(page, text) {
-  await page.locator('.el-select-dropdown__item:visible').filter({ hasText: text }).first().click()
-}
-
-// A colleague from the staff directory in a UserSelect.
-async function pickUser(page, field, name) {
-  const input = page.locator(`[data-test=${field}] input`)
-  await input.click()
-  await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/v1/directory/users?') && decodeURIComponent(r.url()).includes(`q=${name}`)),
-    input.fill(name),
-  ])
-  await page.waitForTimeout(100)
-  await pick(page, name)
+  await page.waitForSelector('[data-test=task-panel]', { state: 'detached' })
 }
 
 async function act(page, action) {
@@ -134,6 +108,25 @@ async function setupData() {
   const disposal = await it.post('/api/v1/workflow/instances', { definition_key: 'assets.disposal', subject_id: a.scrapped.id, form: { method: 'scrap', reason: '坏道，数据已消磁' } })
   await it.post(`/api/v1/workflow/tasks/${disposal.tasks.find((t) => t.status === 'pending').id}/approve`, { comment: '同意' })
   await asset({ asset_tag: 'IT-2024-0088', category: 'mobile', name: '移动护理终端', model: '华为 MatePad 11', serial: 'HMP11X0088', purchase_date: '2024-11-05', warranty_end: '2025-11-04', purchase_cost: '2499.00', status: 'in_stock', location: '信息管理部库房' })
+  // IT-1: a purchase request goes to the admin/HR specialist (the head of 行政人事部), then to
+  // company approval (the head of 总裁办).
+  d.hr = await dept('XZ', '行政人事部', hq, 'admin_hr')
+  d.po = await dept('ZC', '总裁办', hq, 'president_office')
+  for (const [username, name, department_id, employee_no] of [['hanmei', '韩梅', d.hr, 'RH0201'], ['tangwei', '唐伟', d.po, 'RH0001']]) {
+    users[username] = await sys.api.post('/api/v1/users', { username, name, department_id, employee_no })
+    const u = await Api.login(base, username, users[username].initial_password)
+    await u.post('/api/v1/auth/password', { old_password: users[username].initial_password, new_password: PASSWORD })
+    const dep = await sys.api.get(`/api/v1/departments/${department_id}`)
+    await sys.api.req('PATCH', `/api/v1/departments/${department_id}`, { head_user_id: users[username].id }, { 'If-Match': dep.etag })
+  }
+  await sys.api.post('/api/v1/workflow/definitions', {
+    key: 'assets.procurement', name: '设备采购审批', form_type: 'assets.procurement',
+    graph: {
+      nodes: [{ id: 'start', kind: 'start' }, { id: 'hr', kind: 'approval', name: '行政人事专员审核', approvers: [{ rule: 'department_kind', kind: 'admin_hr' }] },
+        { id: 'company', kind: 'approval', name: '公司审批', approvers: [{ rule: 'department_kind', kind: 'president_office' }] }, { id: 'end', kind: 'end' }],
+      edges: [{ from: 'start', to: 'hr' }, { from: 'hr', to: 'company' }, { from: 'company', to: 'end' }],
+    },
+  })
   return { sys, sec, it, depts: d, users, assets: a }
 }
 
@@ -143,10 +136,11 @@ describe('equipment archive pages', () => {
     server = await startServer({ repo, bin, staticDir })
     data = await setupData()
     browser = await launch(repo)
+    ui.attach(server.base, browser)
   })
 
   after(async () => {
-    for (const c of Object.values(ctxs)) await c.close().catch(() => {})
+    await ui.close()
     if (browser) await browser.close()
     if (server) await server.stop()
     console.log(`screenshots: ${shots.taken.length} in ${shots.dir}`)
@@ -158,7 +152,7 @@ describe('equipment archive pages', () => {
     const menu = await page.textContent('.side-menu')
     assert.ok(menu.includes('资产管理') && menu.includes('设备档案'), menu)
     await page.click('[data-test=menu-assets]')
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.equal(await page.textContent('[data-list=assets] [data-test=pager-total]'), '共 9 条')
     const rowOf = (tag) => page.locator('[data-list=assets] .el-table__body tr').filter({ hasText: tag })
     assert.equal(await rowOf('IT-2023-0012').locator('[data-status=in_repair]').textContent(), '维修中')
@@ -174,19 +168,19 @@ describe('equipment archive pages', () => {
       page.waitForResponse((r) => r.url().includes('/api/v1/assets?') && r.url().includes('status=in_use')),
       pick(page, '在用'),
     ])
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.equal(await page.textContent('[data-list=assets] [data-test=pager-total]'), '共 3 条')
     await page.click('[data-test=asset-reset]')
-    await waitList(page)
+    await waitList(page, 'assets')
     await page.fill('[data-test=asset-q]', 'ThinkPad')
     await Promise.all([
       page.waitForResponse((r) => r.url().includes('/api/v1/assets?') && r.url().includes('q=ThinkPad')),
       page.press('[data-test=asset-q]', 'Enter'),
     ])
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.equal(await page.textContent('[data-list=assets] [data-test=pager-total]'), '共 1 条')
     await page.click('[data-test=asset-reset]')
-    await waitList(page)
+    await waitList(page, 'assets')
 
     // Register: the required fields and the amount are checked before anything is sent.
     await page.click('[data-test=asset-register]')
@@ -213,7 +207,7 @@ describe('equipment archive pages', () => {
     await page.fill('[data-test=field-warranty_end] input', '2028-08-31')
     await page.keyboard.press('Enter')
     await page.fill('[data-test=field-location] input', '信息管理部库房')
-    await pickUser(page, 'field-repairer_id', '王磊')
+    await pickUser(page, '[data-test=field-repairer_id]', '王磊')
     await page.click('[data-test=asset-initial-status] >> text=在库')
     const [refused] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith('/api/v1/assets') && r.request().method() === 'POST'),
@@ -251,7 +245,7 @@ describe('equipment archive pages', () => {
     await page.waitForSelector('[data-test=action-dialog] >> text=将设备交给保管人使用')
     await page.click('[data-test=action-submit]')
     await page.waitForSelector('[data-test=action-custodian] .el-form-item__error:has-text("请选择保管人")')
-    await pickUser(page, 'action-custodian', '刘洋')
+    await pickUser(page, '[data-test=action-custodian]', '刘洋')
     await page.waitForSelector('[data-test=action-custodian] >> text=领用后，设备将转至保管人所在部门：门诊部')
     await page.fill('[data-test=action-location-input] input, input[data-test=action-location-input]', '门诊楼 2 楼护士站')
     await page.fill('[data-test=action-note-input] textarea, textarea[data-test=action-note-input]', '护士站移动办公')
@@ -323,7 +317,7 @@ describe('equipment archive pages', () => {
     const page = await newPage('reader')
     await loginAs(page, 'zhaoli')
     await page.click('[data-test=menu-assets]')
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.equal(await page.locator('[data-test=asset-register]').count(), 0, 'no register button')
     await page.click(`[data-test=asset-IT-2025-0150]`)
     await page.waitForSelector('[data-test=asset-status] >> text=在用')
@@ -377,14 +371,14 @@ describe('equipment archive pages', () => {
     await page.waitForSelector('[data-list=assets] [data-test=problem]')
     await page.unroute(listUrl)
     await page.click('[data-list=assets] [data-test=problem] button')
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.equal(await page.textContent('[data-list=assets] [data-test=pager-total]'), '共 10 条')
     await page.goto(`${server.base}/assets/999999`)
     await page.waitForSelector('[data-test=asset-not-found] >> text=页面不存在')
 
     await page.setViewportSize(PHONE)
     await page.goto(`${server.base}/assets`)
-    await waitList(page)
+    await waitList(page, 'assets')
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling of the page')
     await shots.take(page, 'phone-list')
     await page.goto(`${server.base}/assets/${data.laptop.id}`)
@@ -396,5 +390,134 @@ describe('equipment archive pages', () => {
     await shots.take(page, 'phone-action')
     await page.keyboard.press('Escape')
     await page.setViewportSize(DESKTOP)
+  })
+  test('a nurse asks to buy two laptops: the admin/HR specialist, then the president\'s office approve; a bystander sees nothing (IT-1)', async () => {
+    const nurse = await newPage('nurse')
+    await loginAs(nurse, 'liuyang')
+    await nurse.click('[data-test=menu-approval-start]')
+    await nurse.click('[data-test="process-assets.procurement"]')
+    await nurse.waitForSelector('[data-test=start-form]')
+    // The requesting department starts as the nurse's own; the rest is checked before sending.
+    await nurse.waitForSelector('[data-test=field-department_id] >> text=门诊部')
+    await nurse.click('[data-test=start-submit]')
+    await nurse.waitForSelector('[data-test=field-category] .el-form-item__error:has-text("请填写类别")')
+    await nurse.waitForSelector('[data-test=field-item] .el-form-item__error:has-text("请填写设备名称")')
+    await nurse.waitForSelector('[data-test=field-reason] .el-form-item__error:has-text("请填写采购理由")')
+    await nurse.click('[data-test=field-category] .el-select__wrapper')
+    await pick(nurse, '笔记本电脑')
+    await nurse.fill('[data-test=field-item] input', '护士站笔记本电脑')
+    await nurse.fill('[data-test=field-model] input', '联想 ThinkPad E14 Gen 6')
+    await nurse.fill('[data-test=field-quantity] input', '2')
+    await nurse.fill('[data-test=field-unit_price] input', '5699')
+    await nurse.fill('[data-test=field-supplier] input', '北京联想信息产品有限公司')
+    await nurse.fill('[data-test=field-reason] textarea', '门诊部新增两个护士站，需移动录入医嘱与护理记录')
+    await nurse.click('[data-test=start-form]') // the number inputs take their value on blur
+    await shots.take(nurse, 'procurement-start')
+    const [started] = await Promise.all([
+      nurse.waitForResponse((r) => r.url().endsWith('/api/v1/workflow/instances') && r.request().method() === 'POST'),
+      nurse.click('[data-test=start-submit]'),
+    ])
+    assert.equal(started.status(), 201)
+    assert.deepEqual(started.request().postDataJSON().form, {
+      department_id: data.depts.opd, category: 'laptop', item: '护士站笔记本电脑', model: '联想 ThinkPad E14 Gen 6', quantity: 2,
+      unit_price: 5699, supplier: '北京联想信息产品有限公司', reason: '门诊部新增两个护士站，需移动录入医嘱与护理记录',
+    })
+    const inst = await started.json()
+    await nurse.waitForURL(`**/approvals/instances/${inst.id}`)
+    await nurse.waitForSelector('[data-test=instance-status] >> text=审批中')
+    assert.equal(await nurse.textContent('[data-test=value-category]'), '笔记本电脑')
+    assert.ok(await nurse.isVisible('[data-test=flow-node-hr] >> text=韩梅'), 'the first step is the admin/HR specialist\'s')
+
+    // The president's office is not asked yet, and a colleague of the nurse never is.
+    const boss = await newPage('boss')
+    await loginAs(boss, 'tangwei')
+    await waitList(boss, 'pending')
+    assert.ok(await boss.isVisible('[data-list=pending] >> text=暂无待您审批的申请'))
+    assert.equal(await boss.locator('[data-test=todo-count]').count(), 0)
+    const bystander = await newPage('bystander')
+    await loginAs(bystander, 'chenjing')
+    await waitList(bystander, 'pending')
+    assert.ok(await bystander.isVisible('[data-list=pending] >> text=暂无待您审批的申请'))
+    await bystander.goto(`${server.base}/approvals/instances/${inst.id}`)
+    await bystander.waitForSelector('[data-test=problem] >> text=记录不存在或无权查看')
+    await bystander.context().close()
+    delete ctxs.bystander
+
+    const hr = await newPage('hr')
+    await loginAs(hr, 'hanmei')
+    await waitList(hr, 'pending')
+    assert.equal(await hr.textContent('[data-test=todo-count]'), '1', 'the sidebar badge')
+    const rows = await hr.locator('[data-list=pending] .el-table__body tr').allTextContents()
+    assert.equal(rows.length, 1)
+    assert.match(rows[0], /采购：护士站笔记本电脑 × 2.*行政人事专员审核.*刘洋/)
+    await shots.take(hr, 'procurement-todo')
+    await hr.click('[data-test=todo-handle]')
+    await hr.waitForSelector('[data-test=task-panel] >> text=待您审批：行政人事专员审核')
+    assert.equal(await hr.textContent('[data-test=value-unit_price]'), '5,699.00')
+    // 韩梅 may not read the organisation, yet the form names the department asking.
+    assert.equal(await hr.textContent('[data-test=value-department_id]'), '门诊部')
+    assert.equal(await hr.textContent('[data-test=instance-department]'), '门诊部')
+    await approveHere(hr, '预算内，同意')
+    await hr.waitForSelector('[data-test=flow-node-company] >> text=唐伟')
+
+    await boss.reload()
+    await waitList(boss, 'pending')
+    assert.equal(await boss.textContent('[data-test=todo-count]'), '1')
+    await boss.click('[data-test=todo-handle]')
+    await boss.waitForSelector('[data-test=task-panel] >> text=待您审批：公司审批')
+    await approveHere(boss, '同意采购')
+    await boss.waitForSelector('[data-test=instance-status] >> text=已通过')
+    await boss.waitForSelector('[data-test=history] >> text=预算内，同意')
+    await shots.take(boss, 'procurement-approved')
+
+    // Approved: two laptops on order for 门诊部 (the purchase task goes to the IT department's head).
+    const ordered = (await data.it.get('/api/v1/assets?status=ordered&limit=50')).items.filter((x) => x.notes === `采购申请 #${inst.id}`)
+    assert.equal(ordered.length, 2)
+    for (const x of ordered) {
+      assert.equal(x.model, '联想 ThinkPad E14 Gen 6')
+      assert.equal(x.purchase_cost, '5699.00')
+      assert.equal(x.department_id, data.depts.opd)
+    }
+    const page = ctxs.it.pages()[0]
+    await page.goto(`${server.base}/assets`)
+    await waitList(page, 'assets')
+    await page.click('[data-test=asset-status-filter]')
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/v1/assets?') && r.url().includes('status=ordered')),
+      pick(page, '待到货'),
+    ])
+    await waitList(page, 'assets')
+    assert.equal((await page.locator('[data-list=assets] .el-table__body tr').filter({ hasText: '护士站笔记本电脑' }).count()), 2)
+    await shots.take(page, 'procurement-ordered')
+  })
+
+  test('a printer pending disposal is written off through the disposal approval started from its page (IT-6)', async () => {
+    const page = ctxs.it.pages()[0]
+    await page.goto(`${server.base}/assets/${data.assets.dispose.id}`)
+    await page.waitForSelector('[data-test=asset-status] >> text=待处置')
+    assert.equal(await page.locator('[data-test=action-scrap]').count(), 0, 'no plain write-off')
+    await page.click('[data-test=start-disposal]')
+    await page.waitForSelector('[data-test=start-form]')
+    assert.match(page.url(), /form_type=assets\.disposal/)
+    await page.waitForSelector('[data-test=field-subject] >> text=IT-2019-0018')
+    await page.click('[data-test=field-method] >> text=报废')
+    await page.fill('[data-test=field-reason] textarea', '打印头损坏，厂家已停产配件')
+    await shots.take(page, 'disposal-start')
+    const [started] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/workflow/instances') && r.request().method() === 'POST'),
+      page.click('[data-test=start-submit]'),
+    ])
+    assert.equal(started.status(), 201)
+    assert.equal(started.request().postDataJSON().subject_id, data.assets.dispose.id)
+    await page.waitForURL(/\/approvals\/instances\/\d+$/)
+    await page.waitForSelector('[data-test=instance-subject] >> text=IT-2019-0018')
+    assert.equal(await page.textContent('[data-test=value-method]'), '报废')
+    await approveHere(page, '同意报废')
+    await page.waitForSelector('[data-test=instance-status] >> text=已通过')
+    await page.click('[data-test=instance-subject]')
+    await page.waitForURL(`**/assets/${data.assets.dispose.id}`)
+    await page.waitForSelector('[data-test=asset-status] >> text=已报废')
+    assert.match(await page.locator('[data-test=history-item][data-action=scrap]').textContent(), /报废.*处置审批 #\d+：打印头损坏，厂家已停产配件/)
+    assert.equal(await page.locator('[data-test=start-disposal]').count(), 0)
   })
 })

@@ -14,7 +14,8 @@ export const workflowApi = {
 
   instances: (query) => http.get(`${V}/workflow/instances`, query),
   instance: (id) => http.get(`${V}/workflow/instances/${id}`),
-  start: (definition_key, form) => http.post(`${V}/workflow/instances`, { definition_key, form }),
+  // subject_id: the record the form is about (an asset for a disposal or a handover), if any.
+  start: (definition_key, form, subject_id) => http.post(`${V}/workflow/instances`, subject_id ? { definition_key, form, subject_id } : { definition_key, form }),
   withdraw: (id, reason) => http.post(`${V}/workflow/instances/${id}/withdraw`, reason ? { reason } : {}),
   terminate: (id, reason) => http.post(`${V}/workflow/instances/${id}/terminate`, { reason }),
   resubmit: (id, form) => http.post(`${V}/workflow/instances/${id}/resubmit`, form ? { form } : {}),

@@ -93,9 +93,13 @@ export function warrantyState(end) {
  * A state event's note is "<action>" or "<action>: <what the person wrote>" (Assets::act):
  * → { action, note }. Other notes come back as { action: '', note }.
  */
+// Steps an approval takes (IT-6 write-off or sale, IT-2 handover back to stock): written to the
+// history like the actions, "<step>: <note>".
+const APPROVED_STEPS = ['scrap', 'sell', 'handover']
+
 export function splitStateNote(note) {
   const s = String(note || '')
-  for (const a of ACTION_NAMES) {
+  for (const a of [...ACTION_NAMES, ...APPROVED_STEPS]) {
     if (s === a) return { action: a, note: '' }
     if (s.startsWith(`${a}: `)) return { action: a, note: s.slice(a.length + 2) }
   }

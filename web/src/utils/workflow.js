@@ -19,10 +19,16 @@ export function fieldLabel(field) {
   return isEn() ? field.label_en || field.name : field.label_zh || field.name
 }
 
+// Choices whose words the console already has under another key: a purchase request's category
+// is an asset category, a disposal's method the lifecycle step it ends in.
+const CHOICE_WORDS = { 'assets.procurement.category': 'asset.categories', 'assets.disposal.method': 'asset.action' }
+
 /** The label of a choice value: wf.choice.<form type>.<field>.<value> when translated. */
 export function choiceLabel(formType, field, value) {
   const key = `wf.choice.${String(formType).replace(/\./g, '_')}.${field}.${value}`
-  return te(key) ? t(key) : String(value)
+  if (te(key)) return t(key)
+  const shared = CHOICE_WORDS[`${formType}.${field}`]
+  return shared && te(`${shared}.${value}`) ? t(`${shared}.${value}`) : String(value)
 }
 
 /**

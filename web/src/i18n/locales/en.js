@@ -160,9 +160,11 @@ export default {
       title: 'New request', description: 'Choose a process and fill in its form; on submission the approvers with the required authority are found from the process rules.', another: 'Choose another process',
       none: 'No process can be started yet. The system administrator sets processes up under Process definitions.', submit: 'Submit', route: 'Approval route',
       routeHint: 'After submission the request goes through these steps; approvers follow from the form and the organisation.', done: 'Request submitted',
+      subjectAsset: 'Asset', subjectHelp: 'The asset the request is about; search by asset tag, serial, name or model.', subjectRequired: 'Choose the asset the request is about',
     },
     list: { title: 'Approval records', description: 'Requests you started, decided or were copied on.', descriptionAll: 'Every request of the organisation (you may read all approvals).', empty: 'No requests match', formType: 'Form type', subject: 'Request' },
     detail: {
+      subjectAsset: 'Asset concerned',
       title: 'Approval', headerLine: '{process} · started by {initiator} · {at}', request: 'Request', process: 'Process', number: 'Number', initiator: 'Initiator',
       department: 'Department', startedAt: 'Started', completedAt: 'Completed', updatedAt: 'Updated', form: 'Form', tasks: 'Tasks', step: 'Step',
       assignee: 'Approver', due: 'Time limit / acted', opinion: 'Comment', attachments: 'Attachments', upload: 'Upload', noAttachments: 'No attachments',
@@ -369,8 +371,9 @@ export default {
     readOnly: 'You may view this asset but not change its state.', finalNotice: 'State: {state}. The record is kept as it was.',
     itOnly: 'Only the IT department may send equipment to an external repair centre (IT-4); other departments report a fault to the designated repairer.',
     price: 'Price', repairCost: 'Repair cost', note: 'Note',
+    startDisposal: 'Request write-off or sale', startHandover: 'Request handover',
     categories: { desktop: 'Desktop', laptop: 'Laptop', printer: 'Printer', network: 'Network device', server: 'Server', storage: 'Storage system', storage_medium: 'Storage medium', peripheral: 'Peripheral', mobile: 'Mobile device', other: 'Other' },
-    action: { receive: 'Receive', issue: 'Issue', idle: 'Return to idle', repair: 'Send to repair', external_repair: 'External repair', repaired: 'Repaired', dispose: 'Propose disposal', cancel_disposal: 'Cancel disposal', scrap: 'Scrap', sell: 'Sell' },
+    action: { receive: 'Receive', issue: 'Issue', idle: 'Return to idle', repair: 'Send to repair', external_repair: 'External repair', repaired: 'Repaired', dispose: 'Propose disposal', cancel_disposal: 'Cancel disposal', scrap: 'Scrap', sell: 'Sell', handover: 'Handover' },
     actionLead: {
       receive: 'The asset was delivered and checked: it goes into stock.', issue: 'Hand the asset to its custodian.', idle: 'The asset is no longer used: back to idle (its custodian is cleared).',
       repair: 'The asset is faulty: the designated repairer takes it.', external_repair: 'The repairer cannot fix it: it goes to an external repair centre.', repaired: 'The repair is done: back in use or idle. Record what it cost.',

@@ -161,9 +161,11 @@ export default {
       title: '发起申请', description: '选择流程并填写申请表单，提交后系统按流程规则自动找到有审批权限的审批人。', another: '重新选择流程',
       none: '暂无可发起的流程。流程由系统管理员在“流程定义”中配置。', submit: '提交申请', route: '审批流程',
       routeHint: '提交后按以下环节流转，审批人根据表单内容和组织机构自动确定。', done: '申请已提交',
+      subjectAsset: '设备', subjectHelp: '申请所涉及的设备，按资产编号、序列号、名称或型号搜索。', subjectRequired: '请选择申请所涉及的设备',
     },
     list: { title: '审批记录', description: '您发起、审批过或抄送给您的申请。', descriptionAll: '本单位的全部审批申请（您具有审批查询权限）。', empty: '没有符合条件的申请', formType: '表单类型', subject: '申请事项' },
     detail: {
+      subjectAsset: '所涉设备',
       title: '审批详情', headerLine: '{process} · 发起人 {initiator} · {at}', request: '申请信息', process: '审批流程', number: '编号', initiator: '发起人',
       department: '发起部门', startedAt: '发起时间', completedAt: '完成时间', updatedAt: '更新时间', form: '表单内容', tasks: '审批任务', step: '环节',
       assignee: '审批人', due: '时限 / 处理时间', opinion: '意见', attachments: '附件', upload: '上传附件', noAttachments: '暂无附件',
@@ -370,8 +372,9 @@ export default {
     readOnly: '您只有查看权限，不能变更设备状态。', finalNotice: '该设备{state}，档案保持原样，不再变更。',
     itOnly: '只有信息管理部的人员可以将设备送外维修（IT-4）；其他部门请先报修，由指定维修人处理。',
     price: '售价', repairCost: '维修费用', note: '说明',
+    startDisposal: '发起报废/出售审批', startHandover: '发起设备交接',
     categories: { desktop: '台式机', laptop: '笔记本电脑', printer: '打印机', network: '网络设备', server: '服务器', storage: '存储设备', storage_medium: '存储介质', peripheral: '外设', mobile: '移动终端', other: '其他' },
-    action: { receive: '到货入库', issue: '领用', idle: '退回闲置', repair: '送修', external_repair: '送外维修', repaired: '维修完成', dispose: '申请处置', cancel_disposal: '撤销处置', scrap: '报废', sell: '出售' },
+    action: { receive: '到货入库', issue: '领用', idle: '退回闲置', repair: '送修', external_repair: '送外维修', repaired: '维修完成', dispose: '申请处置', cancel_disposal: '撤销处置', scrap: '报废', sell: '出售', handover: '设备交接' },
     actionLead: {
       receive: '设备已到货并验收，登记入库。', issue: '将设备交给保管人使用。', idle: '设备不再使用，退回闲置（保管人将被清空）。',
       repair: '设备出现故障，交指定维修人维修。', external_repair: '指定维修人无法修复，送往外部专业维修单位。', repaired: '维修完成，设备回到在用或闲置；请登记维修费用。',
