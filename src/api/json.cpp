@@ -31,6 +31,14 @@ http::Response json_response(int status, const json::value& v) {
   return http::Response::json(status, json::serialize(v));
 }
 
+http::Response json_response(int status, const json::object& o) {
+  return http::Response::json(status, json::serialize(o));
+}
+
+http::Response json_response(int status, const json::array& a) {
+  return http::Response::json(status, json::serialize(a));
+}
+
 http::Response list_response(json::array items, const std::optional<std::string>& next_cursor,
                              int64_t total, bool total_exact) {
   json::object o;

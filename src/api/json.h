@@ -20,6 +20,9 @@ boost::json::object parse_object(const http::Request& req);
 
 // A response with a JSON body.
 http::Response json_response(int status, const boost::json::value& v);
+// The same without converting to a value first (that would copy the whole document).
+http::Response json_response(int status, const boost::json::object& o);
+http::Response json_response(int status, const boost::json::array& a);
 
 // The list shape of api-conventions.md: {"items", "next_cursor", "total", "total_exact"}; a
 // register that counts only so far (db::bounded_count) says total_exact false, total a floor.

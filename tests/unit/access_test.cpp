@@ -88,6 +88,31 @@ TEST_P(Access, ReplaceWithFiveLevelsIsAuditedAndRaisesTheTop) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM audit_events"), audits + 1);
 }
 
+TEST_P(Access, WhetherReadsAreAuditedFollowsTheLevelsAsConfigured) {
+  // The defaults (seeded): 敏感 and 机密 audited; a level above the top reads as the top.
+  database->read([&](db::Tx& tx) {
+    EXPECT_FALSE(audits_reads(tx, 1, 0));
+    EXPECT_FALSE(audits_reads(tx, 1, 1));
+    EXPECT_TRUE(audits_reads(tx, 1, 2));
+    EXPECT_TRUE(audits_reads(tx, 1, 9));
+    // An organisation that never configured any: the defaults.
+    EXPECT_TRUE(audits_reads(tx, 99, 3));
+    EXPECT_FALSE(audits_reads(tx, 99, 1));
+  });
+  // Three levels, reads audited from 内部 up: each level as configured, the top above it.
+  auto levels = default_levels();
+  levels.pop_back();
+  levels[1].audit_reads = true;
+  classes->replace(security, actor(security_id), levels);
+  database->read([&](db::Tx& tx) {
+    for (int l = 0; l <= 4; ++l)
+      EXPECT_EQ(audits_reads(tx, 1, l), level_of(load_levels(tx, 1), l).audit_reads) << l;
+    EXPECT_FALSE(audits_reads(tx, 1, 0));
+    EXPECT_TRUE(audits_reads(tx, 1, 1));
+    EXPECT_TRUE(audits_reads(tx, 1, 3));
+  });
+}
+
 TEST_P(Access, ALevelInUseCannotBeRemoved) {
   database->write(
       [&](db::Tx& tx) { tx.exec("UPDATE users SET clearance = 3 WHERE id = ?", {alice}); });

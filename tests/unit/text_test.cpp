@@ -31,6 +31,14 @@ TEST(Time, Rfc3339RoundTrip) {
   EXPECT_FALSE(parse_rfc3339("2026-11-28 02:00:00"));
   EXPECT_FALSE(parse_rfc3339("2026-11-28T02:00:00Zjunk"));
   EXPECT_FALSE(parse_rfc3339(""));
+  // Leap day, the last millisecond of a year, before 1970, and a year printf has to write.
+  EXPECT_EQ(rfc3339(1709164800000), "2024-02-29T00:00:00.000Z");
+  EXPECT_EQ(rfc3339(1767225599999), "2025-12-31T23:59:59.999Z");
+  EXPECT_EQ(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(rfc3339(253402300800000), "10000-01-01T00:00:00.000Z");
+  // A time every 90 days or so over two centuries reads back as written.
+  for (int64_t ms = -946684800000; ms < 4102444800000; ms += 7'777'777'777)
+    ASSERT_EQ(parse_rfc3339(rfc3339(ms)), ms) << rfc3339(ms);
 }
 
 }  // namespace

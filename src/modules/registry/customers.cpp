@@ -298,11 +298,11 @@ Customer Registry::get_customer(const authz::Principal& p, const audit::Actor& a
     if (!d.allowed) throw Error(ErrorCode::not_found, "path.id");
     via_grant = d.grant_id;
     Customer out = to_customer(*this, *r, false);
-    audit_it = level_audits_reads(tx, p.org_id, out.classification);
+    audit_it = authz::audits_reads(tx, p.org_id, out.classification);
     return out;
   });
   if (audit_it || via_grant)
-    db_.write([&](db::Tx& tx) {
+    read_audits_.write([&](db::Tx& tx) {
       if (via_grant)
         authz::GrantService::record_use(tx, a, *via_grant, perm::customers_read, "customer", id,
                                         clock_.now_ms());
@@ -407,7 +407,7 @@ Page<Customer> Registry::list_customers(const authz::Principal& p, const audit::
     std::string ids;
     for (int64_t id : audited) ids += (ids.empty() ? "" : ",") + std::to_string(id);
     if (ids.size() > 1000) ids = ids.substr(0, ids.rfind(',', 1000)) + ",…";
-    db_.write([&](db::Tx& tx) {
+    read_audits_.write([&](db::Tx& tx) {
       audit_read(tx, a, "registry.customers.list", "customer", ids, top_audited, clock_.now_ms());
     });
   }

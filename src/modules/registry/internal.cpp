@@ -13,11 +13,6 @@ void check_classification(db::Tx& tx, const authz::Principal& p, int level, cons
   if (level > p.clearance) throw Error(ErrorCode::forbidden, field, "above your clearance");
 }
 
-bool level_audits_reads(db::Tx& tx, int64_t org, int classification) {
-  const auto levels = authz::load_levels(tx, org);
-  return authz::level_of(levels, classification).audit_reads;
-}
-
 void audit_read(db::Tx& tx, const audit::Actor& a, const std::string& action,
                 const std::string& object_type, const std::string& ids, int classification,
                 int64_t now) {

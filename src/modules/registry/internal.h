@@ -28,6 +28,5 @@ void check_classification(db::Tx& tx, const authz::Principal& p, int level, cons
 void audit_read(db::Tx& tx, const audit::Actor& a, const std::string& action,
                 const std::string& object_type, const std::string& ids, int classification,
                 int64_t now);
-bool level_audits_reads(db::Tx& tx, int64_t org, int classification);
 
 }  // namespace custos::registry::detail

@@ -34,6 +34,7 @@
 #include "platform/notify/notifier.h"
 #include "platform/privacy/mask.h"
 #include "platform/storage/db.h"
+#include "platform/storage/group_commit.h"
 #include "platform/workflow/todo.h"
 
 namespace custos::registry {
@@ -316,6 +317,8 @@ class Registry {
   const privacy::Masker& masker_;
   const notify::Notifier& notifier_;
   const workflow::Todo& todo_;
+  // The audit records of reads (敏感/机密 records, grant uses): concurrent reads share a commit.
+  db::GroupCommit read_audits_{db_};
 };
 
 // Normalised forms for the blind index: mobile digits only (a leading +86 or 86 dropped),

@@ -326,11 +326,11 @@ ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Act
     if (!d.allowed) throw Error(ErrorCode::not_found, "path.id");
     via_grant = d.grant_id;
     ServiceRequest out = from_row(*r, masker_);
-    audit_it = level_audits_reads(tx, p.org_id, out.classification);
+    audit_it = authz::audits_reads(tx, p.org_id, out.classification);
     return out;
   });
   if (audit_it || via_grant)
-    db_.write([&](db::Tx& tx) {
+    read_audits_.write([&](db::Tx& tx) {
       if (via_grant)
         authz::GrantService::record_use(tx, a, *via_grant, perm::requests_read, "service_request",
                                         id, clock_.now_ms());

@@ -30,6 +30,17 @@ std::vector<Level> load_levels(db::Tx& tx, int64_t org_id) {
   return out;
 }
 
+bool audits_reads(db::Tx& tx, int64_t org_id, int level) {
+  // Levels count up from 0 without gaps: the level itself, or the highest below a level above
+  // them all, as level_of picks it.
+  auto r = tx.one(
+      "SELECT audit_reads FROM classification_levels WHERE org_id = ? AND level <= ? ORDER BY "
+      "level DESC LIMIT 1",
+      {org_id, int64_t{level}});
+  if (r) return db::as_int(r->at(0)) != 0;
+  return level_of(load_levels(tx, org_id), level).audit_reads;
+}
+
 int top_level(db::Tx& tx, int64_t org_id) {
   return load_levels(tx, org_id).back().level;
 }

@@ -37,6 +37,9 @@ std::vector<Level> load_levels(db::Tx& tx, int64_t org_id);
 int top_level(db::Tx& tx, int64_t org_id);
 // The level's entry, or the top level's when `level` is above it (never null for a valid list).
 const Level& level_of(const std::vector<Level>& levels, int level);
+// Whether reading a record of this level is audited: level_of(load_levels(...), level).audit_reads
+// in one single-row query (it runs on every read of a record).
+bool audits_reads(db::Tx& tx, int64_t org_id, int level);
 
 // Checks a proposed list; throws Error(validation_failed) naming the entry ("body.levels[2].code").
 void check_levels(const std::vector<Level>& levels);

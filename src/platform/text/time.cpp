@@ -17,13 +17,35 @@ std::string rfc3339(int64_t ms) {
   const auto day = floor<days>(tp);
   const year_month_day ymd{day};
   const hh_mm_ss hms{tp - day};
+  const int y = static_cast<int>(ymd.year());
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
+  if (y < 0 || y > 9999) {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
+    return buf;
+  }
+  // Every response carries several of these: the digits written by hand, not by printf.
+  auto put = [&buf](int at, unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<unsigned>(y), 4);
+  buf[4] = '-';
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  buf[7] = '-';
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  buf[10] = 'T';
+  put(11, static_cast<unsigned>(hms.hours().count()), 2);
+  buf[13] = ':';
+  put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+  buf[16] = ':';
+  put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+  buf[19] = '.';
+  put(20, static_cast<unsigned>(hms.subseconds().count()), 3);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 std::optional<int64_t> parse_rfc3339(std::string_view s) {

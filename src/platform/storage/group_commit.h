@@ -1,0 +1,36 @@
+// Small, independent write transactions that share one commit. A read of a 敏感 or 机密 record
+// writes its audit record before the read is answered (SI-7); alone, each such write waits for its
+// own durable commit (SQLite: one fsync of the WAL) behind the single writer. Here callers that
+// arrive while a commit is under way are written together in the next transaction, so many reads
+// cost one commit, and each caller still returns only once its own write is durable.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "platform/storage/db.h"
+
+namespace custos::db {
+
+class GroupCommit {
+ public:
+  explicit GroupCommit(Db& db, size_t max_batch = 256);
+  ~GroupCommit();
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Runs `fn` in a write transaction, perhaps with other callers' functions; returns when that
+  // transaction committed. `fn` must only write what it was given (it may run twice: when a
+  // shared transaction fails, each function is retried alone so that one failure is its own).
+  // Rethrows what `fn` (or its commit) threw.
+  void write(std::function<void(Tx&)> fn);
+
+  // Transactions committed so far (for tests and diagnostics).
+  int64_t commits() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::db
