@@ -350,5 +350,11 @@ def test_list_filters_sort_and_paging(reg):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == page["total"] >= 5
+    # Only that type; a type nobody defined matches nothing.
+    inquiries = s.get("/api/v1/service-requests?limit=200&type=inquiry").json()["items"]
+    assert inquiries and {x["type"] for x in inquiries} == {"inquiry"}
+    assert len(inquiries) == page["total"]
+    none = s.get("/api/v1/service-requests?type=no_such_type").json()
+    assert (none["items"], none["total"]) == ([], 0)
     newest = s.get("/api/v1/service-requests?limit=3").json()["items"]
     assert [int(x["id"]) for x in newest] == sorted((int(x["id"]) for x in newest), reverse=True)

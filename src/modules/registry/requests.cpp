@@ -382,7 +382,15 @@ Page<ServiceRequest> Registry::list_requests(const authz::Principal& p, const Re
       where += std::string(" AND ") + col + " = ?";
       params.emplace_back(v);
     };
-    eq(q.type, "t.code");
+    if (!q.type.empty()) {
+      // By the type's id: a condition on r alone lets the planner walk r's (org, status, id)
+      // index in id order and stop after a page, where a condition on the joined t.code made
+      // PostgreSQL join and sort every request of the status first. No such type: nothing.
+      auto t =
+          tx.one("SELECT id FROM request_types WHERE org_id = ? AND code = ?", {p.org_id, q.type});
+      where += " AND r.type_id = ?";
+      params.emplace_back(t ? db::as_int(t->at(0)) : int64_t{-1});
+    }
     eq(q.priority, "r.priority");
     eq(q.channel, "r.channel");
     auto eq_id = [&](const std::optional<int64_t>& v, const char* col) {
