@@ -22,7 +22,8 @@ class GroupCommit {
   // Runs `fn` in a write transaction, perhaps with other callers' functions; returns when that
   // transaction committed. `fn` must only write what it was given (it may run twice: when a
   // shared transaction fails, each function is retried alone so that one failure is its own).
-  // Rethrows what `fn` (or its commit) threw.
+  // Rethrows what `fn` (or its commit) threw. Never call it inside a transaction of the same
+  // database: on SQLite the shared transaction would wait for that one's writer lock.
   void write(std::function<void(Tx&)> fn);
 
   // Transactions committed so far (for tests and diagnostics).
