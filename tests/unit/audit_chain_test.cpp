@@ -238,6 +238,34 @@ TEST_P(AuditChain, SeveralRecordsInOneTransactionChainInOrder) {
   EXPECT_TRUE(chain_is_intact(rows(), 3));
 }
 
+TEST_P(AuditChain, ManyRecordsInOneTransactionLeaveTheHeadOnTheLast) {
+  // An import's shape: hundreds of records in one transaction, two organisations interleaved;
+  // the head rows are written once, before commit, and say where each chain ends.
+  database->write([&](db::Tx& tx) {
+    for (int i = 0; i < 300; ++i) {
+      Actor a = actor(7);
+      a.org_id = i % 3 == 0 ? 2 : 1;
+      record(tx, a, {.action = "registry.customer.import", .object_id = std::to_string(i)},
+             1000 + i);
+    }
+  });
+  const auto one = rows(1), two = rows(2);
+  ASSERT_TRUE(chain_is_intact(one, 200));
+  ASSERT_TRUE(chain_is_intact(two, 100));
+  EXPECT_EQ(head(1), std::make_pair(int64_t{200}, one.back().hash));
+  EXPECT_EQ(head(2), std::make_pair(int64_t{100}, two.back().hash));
+  // The next transaction chains on from there; one that fails part-way moves nothing.
+  EXPECT_THROW(database->write([&](db::Tx& tx) {
+    for (int i = 0; i < 5; ++i) record(tx, actor(7), {.action = "a.rolled_back"}, 5000);
+    throw std::runtime_error("the import failed");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(head(1).first, 200);
+  record_one(actor(7), {.action = "auth.login"}, 6000);
+  EXPECT_TRUE(chain_is_intact(rows(1), 201));
+  EXPECT_EQ(head(1), std::make_pair(int64_t{201}, rows(1).back().hash));
+}
+
 TEST_P(AuditChain, RecordsAreAppendOnly) {
   record_one(actor(7), {.action = "a.one", .object_id = "1"}, 1000);
   record_one(actor(7), {.action = "a.two", .object_id = "2"}, 2000);

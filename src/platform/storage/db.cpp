@@ -5,6 +5,26 @@
 
 namespace custos::db {
 
+std::shared_ptr<void>& Tx::local(const void* key) {
+  for (auto& [k, v] : locals_)
+    if (k == key) return v;
+  return locals_.emplace_back(key, nullptr).second;
+}
+
+void Tx::run_before_commit() {
+  // A function may add another (it runs too).
+  for (size_t i = 0; i < before_commit_.size(); ++i) {
+    auto fn = before_commit_[i];
+    fn(*this);
+  }
+  before_commit_.clear();
+}
+
+void Tx::end_transaction() {
+  before_commit_.clear();
+  locals_.clear();
+}
+
 bool is_null(const Value& v) {
   return std::holds_alternative<Null>(v);
 }

@@ -113,6 +113,22 @@ class Tx {
     if (r.rows.empty()) return std::nullopt;
     return std::move(r.rows.front());
   }
+
+  // Runs `fn` just before this transaction commits, in the order added; a throw rolls the
+  // transaction back. Many statements of one transaction can so write a summary once (the audit
+  // chain's head row, which PostgreSQL would otherwise keep a version of per record).
+  void before_commit(std::function<void(Tx&)> fn) { before_commit_.push_back(std::move(fn)); }
+  // State that lives as long as this transaction, kept under its owner's address (empty at first).
+  std::shared_ptr<void>& local(const void* key);
+
+  // For the engines: run the before-commit functions (just before COMMIT); forget them and the
+  // transaction's state (when it ends, either way).
+  void run_before_commit();
+  void end_transaction();
+
+ private:
+  std::vector<std::function<void(Tx&)>> before_commit_;
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> locals_;
 };
 
 // A count that stops: how many rows `from_where` (" FROM ... WHERE ...") yields, reading at most

@@ -556,6 +556,7 @@ class PgDb final : public Db {
     PgTx tx(c, redactor_);
     try {
       fn(tx);
+      tx.run_before_commit();
     } catch (...) {
       rollback_quietly(c);
       throw;

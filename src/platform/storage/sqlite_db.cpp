@@ -136,10 +136,14 @@ class Connection final : public Tx {
   void transaction(bool write, const std::function<void(Tx&)>& fn) {
     // Through the statement cache: BEGIN and COMMIT are prepared once per connection.
     query(write ? "BEGIN IMMEDIATE" : "BEGIN", {});
+    end_transaction();  // this connection is the Tx of each of its transactions in turn
     try {
       fn(*this);
+      run_before_commit();
       query("COMMIT", {});
+      end_transaction();
     } catch (...) {
+      end_transaction();
       if (!sqlite3_get_autocommit(h_)) sqlite3_exec(h_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
