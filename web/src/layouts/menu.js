@@ -1,6 +1,5 @@
-// Sidebar areas, in order. A page joins an area through `meta.area` in src/router/index.js.
-// Areas of modules whose API has not landed yet are listed with `planned: true` and stay hidden
-// until a page of theirs exists.
+// Sidebar areas, in order. A page joins an area through `meta.area` in src/router/index.js; an
+// area without a page the caller may open stays hidden.
 import { pages } from '@/router'
 
 export const areas = [

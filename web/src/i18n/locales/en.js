@@ -95,7 +95,7 @@ export default {
   },
   todo: {
     title: 'To-do centre', description: 'Hello {name}. Requests waiting for your approval, tasks assigned to you, must-read items and alerts are gathered here.',
-    alerts: 'Alerts', comingSoon: 'Coming soon',
+    alerts: 'Alerts',
     tabs: { pending: 'Waiting for me', done: 'Done', started: 'Started by me', cc: 'Copied to me', tasks: 'My tasks', mustRead: 'Must read' },
     empty: { pending: 'Nothing waits for your approval', done: 'You have not decided any approval yet', started: 'You have not started a request yet', cc: 'Nothing was copied to you', tasks: 'No tasks assigned to you', mustRead: 'Nothing to acknowledge' },
     col: {
@@ -119,8 +119,6 @@ export default {
     assetsByState: 'Assets (by state)', assetsTotal: '{n} in all', assetsList: 'Open the archive', assetsCount: 'Assets', noAssets: 'No assets yet', cardAssets: 'Assets',
     violationsByDept: 'Open violations (by department)', violationsOpen: '{n} open', violationsList: 'Open the register', violationsCount: 'Open violations', noViolations: 'No open violations', noDepartment: 'No department', cardOpenViolations: 'Open violations',
     unavailable: 'Nothing to show',
-    plannedHint: 'A chart appears here once this module is live',
-    planned: { requests: 'Service requests (by status / SLA breach)', assets: 'Assets (by state)', violations: 'Violations (by department)', approvals: 'Pending approvals (by age)' },
   },
   time: { minutes: '{m} min', hours: '{h} h', hoursMinutes: '{h} h {m} min', days: '{d} d', daysHours: '{d} d {h} h' },
   userSelect: { placeholder: 'Search name, user name or employee no.', placeholderId: 'Enter a user id', none: 'No matching users' },

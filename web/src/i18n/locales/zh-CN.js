@@ -96,7 +96,7 @@ export default {
   },
   todo: {
     title: '待办中心', description: '{name}，您好。待您审批的申请、分配给您的任务、必读事项和系统提醒都汇集在这里。',
-    alerts: '系统提醒', comingSoon: '即将上线',
+    alerts: '系统提醒',
     tabs: { pending: '待我审批', done: '已办', started: '我发起的', cc: '抄送我的', tasks: '我的任务', mustRead: '必读' },
     empty: { pending: '暂无待您审批的申请', done: '您还没有处理过审批', started: '您还没有发起过申请', cc: '暂无抄送给您的申请', tasks: '暂无分配给您的任务', mustRead: '暂无需要阅读确认的事项' },
     col: {
@@ -120,8 +120,6 @@ export default {
     assetsByState: '资产（按状态）', assetsTotal: '共 {n} 台', assetsList: '查看设备档案', assetsCount: '台数', noAssets: '暂无设备', cardAssets: '设备总数',
     violationsByDept: '待处理违规（按部门）', violationsOpen: '待处理 {n} 项', violationsList: '查看违规记录', violationsCount: '待处理违规', noViolations: '暂无待处理的违规', noDepartment: '未归属部门', cardOpenViolations: '待处理违规',
     unavailable: '暂无可显示的数据',
-    plannedHint: '该模块上线后在此显示图表',
-    planned: { requests: '服务请求（按状态 / SLA 超时）', assets: '资产（按状态）', violations: '违规记录（按部门）', approvals: '待审批（按时长）' },
   },
   time: { minutes: '{m} 分钟', hours: '{h} 小时', hoursMinutes: '{h} 小时 {m} 分', days: '{d} 天', daysHours: '{d} 天 {h} 小时' },
   userSelect: { placeholder: '搜索姓名、用户名或工号', placeholderId: '输入用户编号', none: '没有匹配的用户' },
