@@ -872,7 +872,7 @@ Instance Engine::get(const authz::Principal& p, int64_t id) {
 Page<Instance> Engine::list(const authz::Principal& p, const ListQuery& q) {
   authz::Filter f = authz::visible(p, perm::instances_read,
                                    {.department_id = "i.initiator_department_id",
-                                    .department_path = "dp.path",
+                                    .department_path = "idp.path",
                                     .owner_user_id = "i.initiator_id"});
   return db_.read([&](db::Tx& tx) {
     std::string where =
@@ -891,8 +891,8 @@ Page<Instance> Engine::list(const authz::Principal& p, const ListQuery& q) {
       where += " AND i.form_type = ?";
       params.emplace_back(q.form_type);
     }
-    const std::string from = std::string(kInstanceFrom) +
-                             " LEFT JOIN departments dp ON dp.id = i.initiator_department_id";
+    // kInstanceFrom joins the initiator's department (idp) already: its path serves the scope.
+    const std::string from = kInstanceFrom;
     Page<Instance> page;
     page.total =
         db::as_int(tx.query("SELECT COUNT(*)" + from + where, std::span<const db::Value>(params))
