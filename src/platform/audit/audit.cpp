@@ -119,6 +119,16 @@ Head* cached_head(db::Tx& tx, int64_t org) {
   return nullptr;
 }
 
+// The record itself, chained to `prev` as `hash`.
+void insert_event(db::Tx& tx, const Actor& actor, const Event& event, std::string_view outcome,
+                  int64_t seq, int64_t at_ms, const std::string& prev, const std::string& hash) {
+  tx.exec(kInsertEvent, {actor.org_id, seq, at_ms, opt_int(actor.user_id),
+                         opt_int(actor.session_id), opt_text(actor.ip), opt_text(actor.request_id),
+                         event.action, opt_text(event.object_type), opt_text(event.object_id),
+                         std::string(outcome), opt_text(event.error_code), opt_text(event.changes),
+                         opt_text(event.reason), prev, hash});
+}
+
 void remember_head(db::Tx& tx, Head head) {
   auto& slot = tx.local(&kHeadsKey);
   if (!slot) {
@@ -151,12 +161,7 @@ Recorded record(db::Tx& tx, const Actor& actor, const Event& event, int64_t at_m
   if (Head* h = cached_head(tx, actor.org_id)) {
     const int64_t seq = h->seq + 1;
     std::string hash = chain_hash(h->alg, h->hash, actor.org_id, seq, at_ms, actor, event, outcome);
-    tx.exec(
-        kInsertEvent,
-        {actor.org_id, seq, at_ms, opt_int(actor.user_id), opt_int(actor.session_id),
-         opt_text(actor.ip), opt_text(actor.request_id), event.action, opt_text(event.object_type),
-         opt_text(event.object_id), std::string(outcome), opt_text(event.error_code),
-         opt_text(event.changes), opt_text(event.reason), h->hash, hash});
+    insert_event(tx, actor, event, outcome, seq, at_ms, h->hash, hash);
     h->prev = std::move(h->hash);
     h->hash = hash;
     h->seq = seq;
@@ -197,11 +202,7 @@ Recorded record(db::Tx& tx, const Actor& actor, const Event& event, int64_t at_m
   const crypto::Hash alg =
       crypto::parse_hash(db::as_text(head->at(2))).value_or(crypto::Hash::sha256);
   std::string hash = chain_hash(alg, prev, actor.org_id, seq, at_ms, actor, event, outcome);
-  tx.exec(kInsertEvent, {actor.org_id, seq, at_ms, opt_int(actor.user_id),
-                         opt_int(actor.session_id), opt_text(actor.ip), opt_text(actor.request_id),
-                         event.action, opt_text(event.object_type), opt_text(event.object_id),
-                         std::string(outcome), opt_text(event.error_code), opt_text(event.changes),
-                         opt_text(event.reason), prev, hash});
+  insert_event(tx, actor, event, outcome, seq, at_ms, prev, hash);
   tx.exec("UPDATE audit_heads SET prev_hash = ?, hash = ? WHERE org_id = ?",
           {prev, hash, actor.org_id});
   remember_head(tx, {actor.org_id, seq, prev, hash, alg});
