@@ -30,29 +30,36 @@ json::object to_json(const org::Department& d) {
           {"updated_at", text::rfc3339(d.updated_at)}};
 }
 
-json::object to_json(const org::User& u, const privacy::Masker& masker) {
-  json::array roles, posts;
+// `sp`: where the object lives (a request's monotonic buffer on the hot GET; the heap otherwise).
+json::object to_json(const org::User& u, const privacy::Masker& masker, json::storage_ptr sp = {}) {
+  json::array roles(sp), posts(sp);
+  roles.reserve(u.role_ids.size());
+  posts.reserve(u.post_ids.size());
   for (auto r : u.role_ids) roles.emplace_back(std::to_string(r));
   for (auto p : u.post_ids) posts.emplace_back(std::to_string(p));
-  return {{"id", std::to_string(u.id)},
-          {"username", u.username},
-          {"name", u.name},
-          {"employee_no", json_text(u.employee_no)},
-          // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
-          {"email", u.email ? json::value(masker.email(*u.email)) : json::value(nullptr)},
-          {"department_id", json_id(u.department_id)},
-          {"manager_id", json_id(u.manager_id)},
-          {"clearance", u.clearance},
-          {"status", u.status},
-          {"admin_role", u.admin_role.empty() ? json::value(nullptr) : json::value(u.admin_role)},
-          {"must_change_password", u.must_change_password},
-          {"totp_enabled", u.totp_enabled},
-          {"role_ids", roles},
-          {"post_ids", posts},
-          {"version", u.version},
-          {"etag", etag_of(u.version)},
-          {"created_at", text::rfc3339(u.created_at)},
-          {"updated_at", text::rfc3339(u.updated_at)}};
+  json::object o(sp);
+  o.reserve(19);
+  o.emplace("id", std::to_string(u.id));
+  o.emplace("username", u.username);
+  o.emplace("name", u.name);
+  o.emplace("employee_no", json_text(u.employee_no));
+  // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
+  o.emplace("email", u.email ? json::value(masker.email(*u.email), sp) : json::value(nullptr));
+  o.emplace("department_id", json_id(u.department_id));
+  o.emplace("manager_id", json_id(u.manager_id));
+  o.emplace("clearance", u.clearance);
+  o.emplace("status", u.status);
+  o.emplace("admin_role",
+            u.admin_role.empty() ? json::value(nullptr) : json::value(u.admin_role, sp));
+  o.emplace("must_change_password", u.must_change_password);
+  o.emplace("totp_enabled", u.totp_enabled);
+  o.emplace("role_ids", std::move(roles));
+  o.emplace("post_ids", std::move(posts));
+  o.emplace("version", u.version);
+  o.emplace("etag", etag_of(u.version));
+  o.emplace("created_at", text::rfc3339(u.created_at));
+  o.emplace("updated_at", text::rfc3339(u.updated_at));
+  return o;
 }
 
 json::object to_json(const org::Post& p) {
@@ -265,9 +272,10 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/users/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return object_response(
-                   200, to_json(deps.org.get_user(c.principal, c.client, path_id(req)),
-                                deps.org.masker()));
+               const org::User u = deps.org.get_user(c.principal, c.client, path_id(req));
+               alignas(16) unsigned char buffer[2048];
+               json::monotonic_resource mr(buffer, sizeof buffer);
+               return object_response(200, to_json(u, deps.org.masker(), &mr));
              },
              {.summary = "One user",
               .tag = "organisation",

@@ -547,3 +547,16 @@ def test_posts_catalogue_and_user_posts(org):
     assert_problem(org["aud"].post("/api/v1/posts", {"code": "p3", "name": "x"}), 403, "forbidden")
     items = sys_s.get("/api/v1/posts").json()["items"]
     assert [p["code"] for p in items] == ["admin_hr_specialist"]
+    # Several posts: the user by id and in the list name the same ones, ascending.
+    second = sys_s.post("/api/v1/posts", {"code": "night_duty", "name": "夜班值守"}).json()
+    r = sys_s.req("PUT", f"/api/v1/users/{alice_id}/posts",
+                  json_body={"post_ids": [second["id"], post["id"]]})
+    assert r.status == 200, r
+    both = sorted([post["id"], second["id"]], key=int)
+    assert r.json()["post_ids"] == both
+    assert sys_s.get(f"/api/v1/users/{alice_id}").json()["post_ids"] == both
+    listed = {u["id"]: u for u in sys_s.get("/api/v1/users?limit=500").json()["items"]}
+    assert listed[alice_id]["post_ids"] == both
+    assert listed[org["users"]["bob"]["id"]]["post_ids"] == []
+    r = sys_s.req("PUT", f"/api/v1/users/{alice_id}/posts", json_body={"post_ids": [post["id"]]})
+    assert r.status == 200 and r.json()["post_ids"] == [post["id"]], r

@@ -476,6 +476,30 @@ TEST_F(PostgresDb, ReconnectsAfterTheServerDropsAConnection) {
   EXPECT_EQ(db->stats().size, 1);
 }
 
+// Db::read_one has no BEGIN to find a dead session first: its SELECT does, and runs again on a
+// new one.
+TEST_F(PostgresDb, ReadOneReconnectsAfterTheServerDropsAConnection) {
+  auto db = open_pg(1);
+  const auto backend = [](Tx& tx) {
+    return as_int(tx.one("SELECT CAST(pg_backend_pid() AS BIGINT)")->at(0));
+  };
+  const int64_t pid = db->read_one(backend);
+  db_->write([&](Tx& tx) {
+    tx.one("SELECT CAST(pg_terminate_backend(CAST(? AS INTEGER)) AS INTEGER)", {pid});
+  });
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int64_t alive = db_->read([&](Tx& tx) {
+      return as_int(tx.one("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", {pid})->at(0));
+    });
+    if (alive == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  int64_t pid2 = 0;
+  EXPECT_NO_THROW(pid2 = db->read_one(backend));
+  EXPECT_NE(pid2, pid);
+  EXPECT_EQ(db->stats().size, 1);
+}
+
 TEST_F(PostgresDb, StatementCacheSurvivesATableChangingShape) {
   const std::string t = make_table("id BIGINT PRIMARY KEY");
   auto db = open_pg(1);

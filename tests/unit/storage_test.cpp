@@ -220,6 +220,68 @@ TEST_P(Storage, BoundedCountStopsAtItsLimit) {
   });
 }
 
+// Db::read_one: one SELECT without BEGIN/COMMIT, and nothing else.
+TEST_P(Storage, ReadOneRunsExactlyOneSelect) {
+  database->write([](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'a', 7)");
+  });
+  const int64_t n = database->read_one([](Tx& tx) {
+    return as_int(
+        tx.one("SELECT COUNT(*) FROM diagnostic_writes WHERE created_at = ?", {int64_t{7}})->at(0));
+  });
+  EXPECT_EQ(n, 1);
+  // A second statement is a programming error, and so is a write.
+  EXPECT_THROW(database->read_one([](Tx& tx) {
+    tx.query("SELECT 1");
+    tx.query("SELECT 2");
+  }),
+               std::logic_error);
+  EXPECT_THROW(database->read_one([](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'b', 8)");
+  }),
+               std::logic_error);
+  EXPECT_THROW(database->read_one([](Tx& tx) { tx.query("  delete FROM diagnostic_writes"); }),
+               std::logic_error);
+  EXPECT_EQ(count("diagnostic_writes"), 1);
+  // The guard ends with the call: a pooled connection's next transaction runs as usual.
+  for (int i = 0; i < 10; ++i)
+    database->read([](Tx& tx) {
+      tx.query("SELECT 1");
+      tx.query("SELECT 2");
+    });
+  // A statement that fails inside read_one fails as in a transaction, and leaves nothing open.
+  EXPECT_THROW(database->read_one([](Tx& tx) { tx.query("SELECT nonsense FROM nowhere"); }),
+               DbError);
+  database->write([](Tx& tx) {
+    tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'c', 9)");
+  });
+  EXPECT_EQ(count("diagnostic_writes"), 2);
+}
+
+// A record and its linked ids in one statement (id_list), read back in ascending order.
+TEST_P(Storage, IdListGathersLinkedIds) {
+  database->write([](Tx& tx) {
+    for (int64_t t : {30, 4, 12})
+      tx.exec("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'x', ?)",
+              {t});
+  });
+  database->read([](Tx& tx) {
+    const std::string sql =
+        "SELECT o.id, " +
+        id_list(tx.engine(), "w.created_at",
+                " FROM diagnostic_writes w WHERE w.org_id = o.id AND w.payload = ?") +
+        " FROM organizations o WHERE o.id = 1";
+    auto some = tx.one(sql, {std::string("x")});
+    EXPECT_EQ(parse_id_list(some->at(1)), (std::vector<int64_t>{4, 12, 30}));
+    auto none = tx.one(sql, {std::string("y")});
+    EXPECT_TRUE(is_null(none->at(1)));
+    EXPECT_TRUE(parse_id_list(none->at(1)).empty());
+  });
+  EXPECT_EQ(parse_id_list(Value{std::string("7")}), (std::vector<int64_t>{7}));
+  EXPECT_THROW(parse_id_list(Value{std::string("1,,2")}), std::runtime_error);
+  EXPECT_THROW(parse_id_list(Value{std::string("1,x")}), std::runtime_error);
+}
+
 TEST_P(Storage, PingAndClose) {
   EXPECT_NO_THROW(database->ping());
   database->close();

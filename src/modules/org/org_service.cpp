@@ -48,12 +48,28 @@ Department dept_from(const std::vector<db::Value>& r) {
   return d;
 }
 
-constexpr const char* kUserColumns =
-    "u.id, u.username, u.name, u.status, COALESCE(u.admin_role, ''), u.employee_no, u.email, "
-    "u.department_id, u.manager_id, u.clearance, u.must_change_password, u.totp_enabled, "
-    "u.version, u.created_at, u.updated_at, COALESCE(d.path, '')";
+// A user's row with their role and post ids, in one statement (a user GET is on the hot path,
+// and a list page needs no statement per user).
+const std::string& user_columns(db::Engine engine) {
+  static const auto columns = [](db::Engine e) {
+    return std::string(
+               "u.id, u.username, u.name, u.status, COALESCE(u.admin_role, '') AS admin_role, "
+               "u.employee_no, u.email, u.department_id, u.manager_id, u.clearance, "
+               "u.must_change_password, u.totp_enabled, u.version, u.created_at, u.updated_at, "
+               "COALESCE(d.path, '') AS dept_path, ") +
+           db::id_list(e, "ur.role_id",
+                       " FROM user_roles ur WHERE ur.org_id = u.org_id AND ur.user_id = u.id") +
+           " AS role_ids, " +
+           db::id_list(e, "up.post_id",
+                       " FROM user_posts up WHERE up.org_id = u.org_id AND up.user_id = u.id") +
+           " AS post_ids";
+  };
+  static const std::string sqlite = columns(db::Engine::sqlite),
+                           postgres = columns(db::Engine::postgres);
+  return engine == db::Engine::postgres ? postgres : sqlite;
+}
 
-User user_from(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
+User user_from(const std::vector<db::Value>& r) {
   User u;
   u.id = db::as_int(r[0]);
   u.username = db::as_text(r[1]);
@@ -70,13 +86,8 @@ User user_from(db::Tx& tx, int64_t org_id, const std::vector<db::Value>& r) {
   u.version = db::as_int(r[12]);
   u.created_at = db::as_int(r[13]);
   u.updated_at = db::as_int(r[14]);
-  // Roles and posts in one statement (a user GET is on the hot path).
-  for (const auto& row :
-       tx.query("SELECT 0, role_id FROM user_roles WHERE org_id = ? AND user_id = ? UNION ALL "
-                "SELECT 1, post_id FROM user_posts WHERE org_id = ? AND user_id = ? ORDER BY 1, 2",
-                {org_id, u.id, org_id, u.id})
-           .rows)
-    (db::as_int(row[0]) == 0 ? u.role_ids : u.post_ids).push_back(db::as_int(row[1]));
+  u.role_ids = db::parse_id_list(r[16]);
+  u.post_ids = db::parse_id_list(r[17]);
   return u;
 }
 
@@ -106,10 +117,13 @@ std::optional<Department> load_department(db::Tx& tx, int64_t org_id, int64_t id
 }
 
 std::optional<std::vector<db::Value>> load_user_row(db::Tx& tx, int64_t org_id, int64_t id) {
-  static const std::string sql = std::string("SELECT ") + kUserColumns +
-                                 " FROM users u LEFT JOIN departments d ON d.id = u.department_id "
-                                 "WHERE u.org_id = ? AND u.id = ?";
-  return tx.one(sql, {org_id, id});
+  static const auto sql = [](db::Engine e) {
+    return "SELECT " + user_columns(e) +
+           " FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+           "WHERE u.org_id = ? AND u.id = ?";
+  };
+  static const std::string sqlite = sql(db::Engine::sqlite), postgres = sql(db::Engine::postgres);
+  return tx.one(tx.engine() == db::Engine::postgres ? postgres : sqlite, {org_id, id});
 }
 
 void require(bool allowed) {
@@ -405,20 +419,20 @@ std::pair<User, std::optional<std::string>> OrgService::create_user(const authz:
                    .object_id = std::to_string(id),
                    .changes = ch.str()},
                   now);
-    return user_from(tx, p.org_id, *load_user_row(tx, p.org_id, id));
+    return user_from(*load_user_row(tx, p.org_id, id));
   });
   return {u, initial};
 }
 
 User OrgService::get_user(const authz::Principal& p, const authn::Client& c, int64_t id) {
   std::optional<int64_t> via_grant;
-  User u = db_.read([&](db::Tx& tx) {
+  User u = db_.read_one([&](db::Tx& tx) {
     auto r = load_user_row(tx, p.org_id, id);
     if (!r) throw Error(ErrorCode::not_found, "path.id");
     authz::Decision d = authz::decide(p, perm::users_read, user_resource(*r));
     if (!d.allowed) throw Error(ErrorCode::not_found, "path.id");
     via_grant = d.grant_id;
-    return user_from(tx, p.org_id, *r);
+    return user_from(*r);
   });
   if (via_grant)
     db_.write([&](db::Tx& tx) {
@@ -475,9 +489,9 @@ Page<User> OrgService::list_users(const authz::Principal& p, const ListQuery& q)
       params.emplace_back(q.status);
     }
     const std::string from = " FROM users u LEFT JOIN departments d ON d.id = u.department_id";
-    return paginate<User>(
-        tx, std::string("SELECT ") + kUserColumns + from, "SELECT COUNT(*)" + from, where, params,
-        q, "u.id", [&](const std::vector<db::Value>& r) { return user_from(tx, p.org_id, r); });
+    return paginate<User>(tx, "SELECT " + user_columns(tx.engine()) + from,
+                          "SELECT COUNT(*)" + from, where, params, q, "u.id",
+                          [&](const std::vector<db::Value>& r) { return user_from(r); });
   });
 }
 
@@ -488,7 +502,7 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
     auto row = load_user_row(tx, p.org_id, id);
     if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
       throw Error(ErrorCode::not_found, "path.id");
-    User before = user_from(tx, p.org_id, *row);
+    User before = user_from(*row);
     if (before.version != expected_version)
       throw Error(ErrorCode::precondition_failed, "header.if-match");
     const bool profile_change =
@@ -564,7 +578,7 @@ User OrgService::update_user(const authz::Principal& p, const authn::Client& c, 
          .object_id = std::to_string(id),
          .changes = ch.str()},
         now);
-    return user_from(tx, p.org_id, *load_user_row(tx, p.org_id, id));
+    return user_from(*load_user_row(tx, p.org_id, id));
   });
   auth_.invalidate_sessions();
   return result;
@@ -580,7 +594,7 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
     require(authz::may(p, perm::user_roles_write));
     // Nobody grants or removes their own roles.
     if (p.user_id == user_id) throw Error(ErrorCode::forbidden, "path.id", "not one's own roles");
-    User before = user_from(tx, p.org_id, *row);
+    User before = user_from(*row);
     std::string admin_role;
     for (int64_t rid : role_ids) {
       auto r = tx.one("SELECT code FROM roles WHERE org_id = ? AND id = ?", {p.org_id, rid});
@@ -602,7 +616,7 @@ User OrgService::set_user_roles(const authz::Principal& p, const authn::Client& 
         "UPDATE users SET admin_role = ?, version = version + 1, authz_version = authz_version + "
         "1, updated_at = ? WHERE id = ?",
         {admin_role.empty() ? db::null() : db::Value{admin_role}, now, user_id});
-    User after = user_from(tx, p.org_id, *load_user_row(tx, p.org_id, user_id));
+    User after = user_from(*load_user_row(tx, p.org_id, user_id));
     Changes ch;
     ch.add("role_ids", before.role_ids, after.role_ids);
     audit::record(tx, actor_of(p, c),
@@ -795,7 +809,7 @@ User OrgService::set_user_posts(const authz::Principal& p, const authn::Client& 
     if (!row || !authz::may(p, perm::users_read, user_resource(*row)))
       throw Error(ErrorCode::not_found, "path.id");
     require(authz::may(p, perm::users_write, user_resource(*row)));
-    User before = user_from(tx, p.org_id, *row);
+    User before = user_from(*row);
     for (int64_t pid : post_ids)
       if (!load_post(tx, p.org_id, pid))
         throw Error(ErrorCode::validation_failed, "body.post_ids", "no such post");
@@ -806,7 +820,7 @@ User OrgService::set_user_posts(const authz::Principal& p, const authn::Client& 
           "NOTHING",
           {p.org_id, user_id, pid});
     tx.exec("UPDATE users SET version = version + 1, updated_at = ? WHERE id = ?", {now, user_id});
-    User after = user_from(tx, p.org_id, *load_user_row(tx, p.org_id, user_id));
+    User after = user_from(*load_user_row(tx, p.org_id, user_id));
     Changes ch;
     ch.add("post_ids", before.post_ids, after.post_ids);
     audit::record(tx, actor_of(p, c),

@@ -41,6 +41,14 @@ bool audits_reads(db::Tx& tx, int64_t org_id, int level) {
   return level_of(load_levels(tx, org_id), level).audit_reads;
 }
 
+std::string audits_reads_sql(std::string_view org_column, std::string_view level_column) {
+  std::string sql = "(SELECT cl.audit_reads FROM classification_levels cl WHERE cl.org_id = ";
+  sql += org_column;
+  sql += " AND cl.level <= ";
+  sql += level_column;
+  return sql + " ORDER BY cl.level DESC LIMIT 1)";
+}
+
 int top_level(db::Tx& tx, int64_t org_id) {
   return load_levels(tx, org_id).back().level;
 }

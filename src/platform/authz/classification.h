@@ -40,6 +40,10 @@ const Level& level_of(const std::vector<Level>& levels, int level);
 // Whether reading a record of this level is audited: level_of(load_levels(...), level).audit_reads
 // in one single-row query (it runs on every read of a record).
 bool audits_reads(db::Tx& tx, int64_t org_id, int level);
+// The same as a scalar subquery over a record's columns (e.g. "r.org_id", "r.classification"), so
+// the record and whether its read is audited come in one statement. NULL when the organisation
+// keeps no level at or below it: then audits_reads() decides (from the defaults).
+std::string audits_reads_sql(std::string_view org_column, std::string_view level_column);
 
 // Checks a proposed list; throws Error(validation_failed) naming the entry ("body.levels[2].code").
 void check_levels(const std::vector<Level>& levels);

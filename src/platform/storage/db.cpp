@@ -20,6 +20,16 @@ void Tx::run_before_commit() {
   before_commit_.clear();
 }
 
+void Tx::check_single(std::string_view sql) {
+  if (++statements_ > 1) throw std::logic_error("Db::read_one: a second statement");
+  const size_t start = sql.find_first_not_of(" \t\n(");
+  const std::string_view head = start == std::string_view::npos ? "" : sql.substr(start, 6);
+  const bool select =
+      head.size() == 6 && std::equal(head.begin(), head.end(), "SELECT",
+                                     [](char a, char b) { return (a & ~0x20) == b; });
+  if (!select) throw std::logic_error("Db::read_one: only a SELECT");
+}
+
 void Tx::end_transaction() {
   before_commit_.clear();
   locals_.clear();
@@ -80,6 +90,38 @@ Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value
                  .rows.at(0)
                  .at(0));
   return {std::min(n, limit), n <= limit};
+}
+
+std::string id_list(Engine engine, std::string_view column, std::string_view from_where) {
+  std::string out = "(SELECT ";
+  out += engine == Engine::postgres ? "string_agg(" : "group_concat(";
+  out += column;
+  out += engine == Engine::postgres ? "::text, ',')" : ", ',')";
+  out += from_where;
+  return out + ")";
+}
+
+std::vector<int64_t> parse_id_list(const Value& v) {
+  std::vector<int64_t> ids;
+  if (is_null(v)) return ids;
+  const std::string& text = as_text(v);
+  int64_t n = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      n = n * 10 + (c - '0');
+      digits = true;
+    } else if (c == ',' && digits) {
+      ids.push_back(n);
+      n = 0;
+      digits = false;
+    } else {
+      throw std::runtime_error("parse_id_list: not a list of ids");
+    }
+  }
+  if (digits) ids.push_back(n);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 std::string like_contains(const std::string& q) {

@@ -394,6 +394,7 @@ class PgTx final : public Tx {
 
   using Tx::query;
   Result query(std::string_view sql, std::span<const Value> params) override {
+    statement_allowed(sql);
     const Prepared& prepared = prepare(sql);
     if (static_cast<size_t>(prepared.params) != params.size()) {
       throw DbError(DbError::Kind::other, "postgres: statement has " +
@@ -546,9 +547,25 @@ class PgDb final : public Db {
   }
 
  protected:
-  void run(bool write, const std::function<void(Tx&)>& fn) override {
+  void run(Mode mode, const std::function<void(Tx&)>& fn) override {
     Lease lease = acquire();
     Conn& c = lease.conn();
+    if (mode == Mode::single) {
+      // No BEGIN to find a connection the server dropped meanwhile: its one SELECT does, and
+      // runs again on a new session (it changed nothing).
+      for (int attempt = 0;; ++attempt) {
+        PgTx tx(c, redactor_);
+        tx.begin_single();
+        try {
+          fn(tx);
+          return;
+        } catch (const DbError&) {
+          if (attempt > 0 || PQstatus(c.pg) == CONNECTION_OK) throw;
+        }
+        reconnect(c);
+      }
+    }
+    const bool write = mode == Mode::write;
     PgResult begun =
         exec_with_reconnect(c, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (!succeeded(begun.get())) throw_error(c.pg, begun.get(), redactor_);

@@ -75,6 +75,7 @@ class Connection final : public Tx {
   Engine engine() const override { return Engine::sqlite; }
 
   Result query(std::string_view sql, std::span<const Value> params) override {
+    statement_allowed(sql);
     sqlite3_stmt* stmt = prepare(sql);
     struct Reset {
       sqlite3_stmt* s;
@@ -132,8 +133,19 @@ class Connection final : public Tx {
     }
   }
 
-  // Runs fn between BEGIN and COMMIT; rolls back when fn or COMMIT throws.
-  void transaction(bool write, const std::function<void(Tx&)>& fn) {
+  // Runs fn between BEGIN and COMMIT; rolls back when fn or COMMIT throws. Mode::single runs
+  // fn's one SELECT on its own (autocommit: the statement is its own read transaction).
+  void transaction(Db::Mode mode, const std::function<void(Tx&)>& fn) {
+    if (mode == Db::Mode::single) {
+      struct Single {
+        Tx& tx;
+        ~Single() { tx.end_single(); }
+      } single{*this};
+      begin_single();
+      fn(*this);
+      return;
+    }
+    const bool write = mode == Db::Mode::write;
     // Through the statement cache: BEGIN and COMMIT are prepared once per connection.
     query(write ? "BEGIN IMMEDIATE" : "BEGIN", {});
     end_transaction();  // this connection is the Tx of each of its transactions in turn
@@ -266,8 +278,8 @@ class SqliteDb final : public Db {
   }
 
  protected:
-  void run(bool write, const std::function<void(Tx&)>& fn) override {
-    if (write || memory_) {
+  void run(Mode mode, const std::function<void(Tx&)>& fn) override {
+    if (mode == Mode::write || memory_) {
       std::lock_guard wlock(write_mu_);
       {
         std::lock_guard lock(mu_);
@@ -283,7 +295,7 @@ class SqliteDb final : public Db {
           self->cv_.notify_all();
         }
       } done{this};
-      writer_->transaction(write, fn);
+      writer_->transaction(mode, fn);
       return;
     }
     std::unique_ptr<Connection> conn;
@@ -306,7 +318,7 @@ class SqliteDb final : public Db {
         self->cv_.notify_all();
       }
     } give_back{this, conn};
-    conn->transaction(false, fn);
+    conn->transaction(mode, fn);
   }
 
  private:
