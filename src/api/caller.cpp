@@ -89,6 +89,13 @@ std::optional<int64_t> query_id(const http::Request& req, const char* name) {
   return *id;
 }
 
+std::string query_text(const http::Request& req, const char* name, size_t max) {
+  auto v = req.query_param(name).value_or("");
+  if (v.size() > max)
+    throw Error(ErrorCode::validation_failed, std::string("query.") + name, "too long");
+  return v;
+}
+
 PageParams page_params(const http::Request& req) {
   PageParams out;
   out.limit = limit_param(req, out.limit, 500);

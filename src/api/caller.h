@@ -39,6 +39,8 @@ PageParams page_params(const http::Request& req);
 int limit_param(const http::Request& req, int fallback, int max);
 // ?name=<id>: nullopt when absent or empty, validation_failed on query.<name> when not an id.
 std::optional<int64_t> query_id(const http::Request& req, const char* name);
+// ?name= as text ("" when absent); validation_failed on query.<name> when longer than max bytes.
+std::string query_text(const http::Request& req, const char* name, size_t max);
 // A numeric path id; anything else is not_found.
 int64_t path_id(const http::Request& req, std::string_view name = "id");
 // If-Match: "<version>"; missing → precondition_required, malformed → precondition_failed.

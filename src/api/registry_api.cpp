@@ -147,13 +147,6 @@ std::optional<bool> query_bool(const Request& req, const char* name) {
   throw Error(ErrorCode::validation_failed, std::string("query.") + name, "true or false");
 }
 
-std::string query_text(const Request& req, const char* name, size_t max) {
-  auto v = req.query_param(name).value_or("");
-  if (v.size() > max)
-    throw Error(ErrorCode::validation_failed, std::string("query.") + name, "too long");
-  return v;
-}
-
 }  // namespace
 
 registry::CustomerQuery customer_query(const Request& req) {

@@ -9,6 +9,7 @@
 #include "api/json.h"
 #include "platform/audit/changes.h"
 #include "platform/text/time.h"
+#include "platform/text/utf8.h"
 
 namespace custos::api {
 
@@ -206,17 +207,20 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/workflow/definitions",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
+               workflow::DefinitionQuery q;
+               q.key = query_text(req, "key", 64);
+               q.limit = limit_param(req, q.limit, 500);
+               q.after = query_text(req, "cursor", 64);
+               auto page = deps.workflow.list_definitions(c.principal, q);
                json::array items;
-               for (const auto& d : deps.workflow.list_definitions(
-                        c.principal, req.query_param("key").value_or("")))
-                 items.push_back(definition_json(d));
-               return list_response(std::move(items));
+               for (const auto& d : page.items) items.push_back(definition_json(d));
+               return list_response(std::move(items), page.next_cursor, page.total);
              },
-             {.summary = "Process definitions: the latest version of each, or every version of "
-                         "?key=",
+             {.summary = "Process definitions: the latest version of each (by key), or every "
+                         "version of ?key= (by version); keyset-paged",
               .tag = "workflow",
               .response_schema = R"({"type":"object"})",
-              .query_params = {"key"},
+              .query_params = {"key", "limit", "cursor"},
               .public_route = false});
   router.add(Method::post, "/api/v1/workflow/definitions",
              [&deps](Request& req) {
@@ -257,28 +261,44 @@ void register_workflow_routes(http::Router& router, Deps& deps) {
               .public_route = false});
 
   // Instances.
-  router.add(Method::get, "/api/v1/workflow/instances",
-             [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               PageParams pp = page_params(req);
-               workflow::ListQuery q;
-               q.limit = pp.limit;
-               q.after_id = pp.after_id;
-               q.status = req.query_param("status").value_or("");
-               q.form_type = req.query_param("form_type").value_or("");
-               if (q.status.size() > 16 || q.form_type.size() > 64)
-                 throw Error(ErrorCode::validation_failed, "query.status", "too long");
-               auto page = deps.workflow.list(c.principal, q);
-               const int64_t now = text::now_ms();
-               json::array items;
-               for (const auto& i : page.items) items.push_back(instance_json(i, false, now));
-               return list_response(std::move(items), page.next_cursor, page.total);
-             },
-             {.summary = "Instances the caller started, acts on, is copied on, or may read",
-              .tag = "workflow",
-              .response_schema = R"({"type":"object"})",
-              .query_params = {"limit", "cursor", "status", "form_type"},
-              .public_route = false});
+  router.add(
+      Method::get, "/api/v1/workflow/instances",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        PageParams pp = page_params(req);
+        workflow::ListQuery q;
+        q.limit = pp.limit;
+        q.after_id = pp.after_id;
+        q.status = query_text(req, "status", 16);
+        q.form_type = query_text(req, "form_type", 64);
+        q.q = query_text(req, "q", 100);
+        if (!text::valid_utf8(q.q))
+          throw Error(ErrorCode::validation_failed, "query.q", "not UTF-8");
+        q.initiator_id = query_id(req, "initiator_id");
+        q.subject_id = query_id(req, "subject_id");
+        q.subject_type = query_text(req, "subject_type", 32);
+        if (q.subject_id.has_value() != !q.subject_type.empty())
+          throw Error(ErrorCode::validation_failed,
+                      q.subject_id ? "query.subject_type" : "query.subject_id",
+                      "subject_type and subject_id go together");
+        const std::string sort = query_text(req, "sort", 16);
+        if (!sort.empty() && sort != "created_desc" && sort != "created_asc")
+          throw Error(ErrorCode::validation_failed, "query.sort", "created_desc or created_asc");
+        q.oldest_first = sort == "created_asc";
+        auto page = deps.workflow.list(c.principal, q);
+        const int64_t now = text::now_ms();
+        json::array items;
+        for (const auto& i : page.items) items.push_back(instance_json(i, false, now));
+        return list_response(std::move(items), page.next_cursor, page.total);
+      },
+      {.summary = "Instances the caller started, acts on, is copied on, or may read; "
+                  "q searches the summary and the process name; sort=created_desc "
+                  "(default) or created_asc",
+       .tag = "workflow",
+       .response_schema = R"({"type":"object"})",
+       .query_params = {"limit", "cursor", "sort", "q", "status", "form_type", "initiator_id",
+                        "subject_type", "subject_id"},
+       .public_route = false});
   router.add(
       Method::post, "/api/v1/workflow/instances",
       [&deps](Request& req) {

@@ -8,6 +8,7 @@ server outage that delays the mail without losing it.
 from __future__ import annotations
 
 import threading
+import urllib.parse
 import time
 
 import pytest
@@ -217,7 +218,7 @@ def test_bad_starts_name_the_field(hospital):
     assert clerk.get("/api/v1/todo/started").json()["total"] == before
 
 
-def define_any(hospital, key):
+def define_any(hospital, key, name="领导或签"):
     people = hospital["people"]
     graph = {"nodes": [
         {"id": "start", "kind": "start"},
@@ -230,7 +231,7 @@ def define_any(hospital, key):
         "edges": [{"from": "start", "to": "leaders"}, {"from": "leaders", "to": "it"},
                   {"from": "it", "to": "end"}]}
     r = hospital["sys"].post("/api/v1/workflow/definitions",
-                             {"key": key, "name": "领导或签", "form_type": "oa.penalty_waiver",
+                             {"key": key, "name": name, "form_type": "oa.penalty_waiver",
                               "graph": graph})
     assert r.status == 201, r
 
@@ -386,3 +387,82 @@ def test_copies_are_read_when_opened_and_forms_name_their_people(hospital):
     assert d.get("/api/v1/todo/counts").json()["cc_unread"] == before - 1
     mine = [x for x in d.get("/api/v1/todo/cc").json()["items"] if x["id"] == inst["id"]]
     assert mine[0]["cc_read"] is True
+
+
+def test_instances_are_searched_sorted_and_paged(hospital):
+    """Issue #5 item 8: the instance list takes q (summary or process name), sort and filters,
+    keyset-paged either way; bad parameters are named and change nothing."""
+    people = hospital["people"]
+    clerk = people["clerk"]["session"]
+    define_any(hospital, "listing", name="月度考核罚款减免")
+    started = []
+    for amount in (311, 312, 313):
+        r = clerk.post("/api/v1/workflow/instances",
+                       {"definition_key": "listing",
+                        "form": dict(penalty_form(hospital, "IT"), amount=amount)})
+        assert r.status == 201, r
+        started.append(r.json()["id"])
+
+    def page(s, query):
+        r = s.get("/api/v1/workflow/instances?" + query)
+        assert r.status == 200, r
+        return [i["id"] for i in r.json()["items"]], r.json()
+
+    name = urllib.parse.quote("考核罚款")
+    ids, body = page(clerk, "q=" + urllib.parse.quote("312 元"))
+    assert ids == [started[1]] and body["total"] == 1, body
+    ids, body = page(clerk, f"q={name}")
+    assert ids == started[::-1] and body["total"] == 3  # newest first
+    me = people["clerk"]["id"]
+    ids, body = page(clerk, f"q={name}&sort=created_asc&initiator_id={me}&limit=2")
+    assert ids == started[:2] and body["total"] == 3 and body["next_cursor"], body
+    rest, body = page(clerk, f"q={name}&sort=created_asc&initiator_id={me}&limit=2"
+                             f"&cursor={body['next_cursor']}")
+    assert rest == started[2:] and body["next_cursor"] is None
+    ids, _ = page(clerk, f"q={name}&initiator_id={people['deputy']['id']}")
+    assert ids == []
+    # LIKE's wildcards are text; someone outside the flow finds nothing of it.
+    assert page(clerk, "q=%25")[1]["total"] == 0
+    assert page(clerk, "q=_")[1]["total"] == 0
+    assert page(people["opd_head"]["session"], f"q={name}")[0] == []
+    for query, field in [("sort=amount", "query.sort"), ("q=%FF", "query.q"),
+                         ("q=" + "x" * 101, "query.q"), ("subject_type=asset", "query.subject_id"),
+                         ("subject_id=3", "query.subject_type"),
+                         ("initiator_id=abc", "query.initiator_id"),
+                         ("cursor=abc", "query.cursor")]:
+        assert_problem(clerk.get("/api/v1/workflow/instances?" + query), 422,
+                       "validation_failed", field)
+    ids, _ = page(clerk, "subject_type=asset&subject_id=999999")
+    assert ids == []
+
+
+def test_definitions_are_paged_by_key_and_by_version(hospital):
+    sys_s = hospital["sys"]
+    define_any(hospital, "paged.one")
+    define_any(hospital, "paged.one")  # version 2
+    everything = sys_s.get("/api/v1/workflow/definitions?limit=500").json()
+    keys = [d["key"] for d in everything["items"]]
+    assert keys == sorted(keys) and len(keys) == len(set(keys)) == everything["total"]
+    assert all(d["latest"] for d in everything["items"])
+    seen, cursor = [], None
+    while True:
+        r = sys_s.get("/api/v1/workflow/definitions?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert r.status == 200, r
+        seen += [d["key"] for d in r.json()["items"]]
+        assert r.json()["total"] == len(keys)
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == keys
+    first = sys_s.get("/api/v1/workflow/definitions?key=paged.one&limit=1").json()
+    assert [d["version"] for d in first["items"]] == [1] and first["total"] == 2
+    assert first["items"][0]["latest"] is False
+    second = sys_s.get(f"/api/v1/workflow/definitions?key=paged.one&limit=1"
+                       f"&cursor={first['next_cursor']}").json()
+    assert [d["version"] for d in second["items"]] == [2] and second["items"][0]["latest"] is True
+    assert second["next_cursor"] is None
+    for query in ["cursor=Bad%20Key", "key=paged.one&cursor=abc", "cursor=" + "a" * 65]:
+        assert_problem(sys_s.get("/api/v1/workflow/definitions?" + query), 422,
+                       "validation_failed", "query.cursor")
+    assert_problem(sys_s.get("/api/v1/workflow/definitions?limit=0"), 422, "validation_failed",
+                   "query.limit")

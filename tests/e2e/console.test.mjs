@@ -15,7 +15,7 @@ import { startServer } from './lib/server.mjs'
 import { Api, PASSWORD, activateAdmin } from './lib/api.mjs'
 import { nextCode, totpAt, markUsed } from './lib/totp.mjs'
 import { launch, Shots, DESKTOP, PHONE } from './lib/browser.mjs'
-import { ConsoleUi, pickUser, waitList } from './lib/ui.mjs'
+import { ConsoleUi, pick, pickUser, waitList } from './lib/ui.mjs'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = process.env.CUSTOS_BIN || path.join(repo, 'build', 'custos')
@@ -506,6 +506,21 @@ describe('web console', () => {
     // Terminating is offered to the administrator on a running request.
     await page.goto(`${server.base}/approvals/instances`)
     await waitList(page, 'instances')
+    // The list searches on the server: part of the number finds the request, oldest first.
+    await page.click('[data-test=filter-sort]')
+    await pick(page, '最早发起在前')
+    await waitList(page, 'instances')
+    const [found] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/v1/workflow/instances?') && r.url().includes('q=0117')),
+      page.fill('[data-test=filter-q]', '0117').then(() => page.press('[data-test=filter-q]', 'Enter')),
+    ])
+    assert.equal(found.status(), 200)
+    assert.ok(found.url().includes('sort=created_asc'), found.url())
+    const hits = (await found.json()).items
+    assert.ok(hits.length >= 1 && hits.every((i) => i.summary.includes('0117')), JSON.stringify(hits))
+    await waitList(page, 'instances')
+    assert.equal(await page.locator('[data-list=instances] .el-table__body tr').count(), hits.length)
+    await shots.take(page, 'instances-search')
     await page.click('[data-list=instances] >> text=FK-2026-0117')
     await page.waitForSelector('[data-test=instance-status] >> text=已通过')
     assert.equal(await page.locator('[data-test=action-terminate]').count(), 0, 'nothing to terminate once approved')

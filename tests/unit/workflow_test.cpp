@@ -642,10 +642,22 @@ TEST_P(Workflow, ADefinitionEditedWhileInstancesRunLeavesThemOnTheirVersion) {
   EXPECT_EQ(fresh.definition_version, 2);
   fresh = approve(fresh, it_head);
   EXPECT_EQ(pending_assignees(fresh), std::vector<int64_t>{president});
-  auto versions = engine->list_definitions(admin, "proc");
+  auto versions = engine->list_definitions(admin, {.key = "proc"}).items;
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_FALSE(versions[0].latest);
   EXPECT_TRUE(versions[1].latest);
+  // One version a page: the cursor carries on from the version, the latest still says so.
+  auto first = engine->list_definitions(admin, {.key = "proc", .limit = 1});
+  EXPECT_EQ(first.total, 2);
+  ASSERT_EQ(first.items.size(), 1u);
+  EXPECT_EQ(first.items[0].version, 1);
+  ASSERT_TRUE(first.next_cursor);
+  auto second =
+      engine->list_definitions(admin, {.key = "proc", .limit = 1, .after = *first.next_cursor});
+  ASSERT_EQ(second.items.size(), 1u);
+  EXPECT_EQ(second.items[0].version, 2);
+  EXPECT_TRUE(second.items[0].latest);
+  EXPECT_FALSE(second.next_cursor);
 }
 
 // ---- time limits ------------------------------------------------------------------------------

@@ -774,7 +774,7 @@ int add_processes(db::Db& db, workflow::Engine& engine) {
   if (!admin) return 0;
   p.user_id = db::as_int(admin->at(0));
   p.grants = {{.permission = "workflow:definitions:write", .scope = authz::Scope::all}};
-  if (!engine.list_definitions(p).empty()) return 0;
+  if (!engine.list_definitions(p).items.empty()) return 0;
   auto graph = [](const std::vector<std::pair<std::string, std::string>>& steps) {
     boost::json::array nodes{boost::json::object{{"id", "start"}, {"kind", "start"}}};
     boost::json::array edges;

@@ -544,11 +544,26 @@ Definition Engine::load_definition(db::Tx& tx, int64_t org, int64_t id) {
   return d;
 }
 
+namespace {
+
+bool definition_key_valid(const std::string& key) {
+  static const std::regex key_re("[a-z][a-z0-9_.]{1,63}");
+  return std::regex_match(key, key_re);
+}
+
+// A version number as the definitions' cursor carries it.
+std::optional<int64_t> version_of(const std::string& s) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(s);
+}
+
+}  // namespace
+
 Definition Engine::save_definition(const authz::Principal& p, const audit::Actor& actor,
                                    const DefinitionInput& in) {
   if (!authz::may(p, perm::definitions_write)) throw Error(ErrorCode::forbidden);
-  static const std::regex key_re("[a-z][a-z0-9_.]{1,63}");
-  if (!std::regex_match(in.key, key_re))
+  if (!definition_key_valid(in.key))
     throw Error(ErrorCode::validation_failed, "body.key",
                 "2-64 of lower-case letters, digits, '_' or '.'");
   check_text(in.name, "body.name", 100, true);
@@ -595,30 +610,52 @@ Definition Engine::get_definition(const authz::Principal& p, int64_t id) {
   return db_.read([&](db::Tx& tx) { return load_definition(tx, p.org_id, id); });
 }
 
-std::vector<Definition> Engine::list_definitions(const authz::Principal& p,
-                                                 const std::string& key) {
+Page<Definition> Engine::list_definitions(const authz::Principal& p, const DefinitionQuery& q) {
   return db_.read([&](db::Tx& tx) {
-    std::string sql =
-        std::string("SELECT ") + kDefColumns + " FROM workflow_definitions d WHERE org_id = ?";
+    std::string where = " FROM workflow_definitions d WHERE d.org_id = ?";
     std::vector<db::Value> params{p.org_id};
-    if (key.empty()) {
-      sql +=
-          " AND version = (SELECT MAX(version) FROM workflow_definitions m WHERE m.org_id = "
+    std::string order;
+    if (q.key.empty()) {
+      where +=
+          " AND d.version = (SELECT MAX(version) FROM workflow_definitions m WHERE m.org_id = "
           "d.org_id AND m.process_key = d.process_key)";
+      order = "d.process_key";
     } else {
-      sql += " AND process_key = ?";
-      params.emplace_back(key);
+      where += " AND d.process_key = ?";
+      params.emplace_back(q.key);
+      order = "d.version";
     }
-    sql += " ORDER BY process_key, version";
-    std::vector<Definition> out;
-    std::string last_key;
-    auto rows = tx.query(sql, params).rows;
-    for (size_t i = 0; i < rows.size(); ++i) {
+    Page<Definition> page;
+    page.total = db::as_int(
+        tx.query("SELECT COUNT(*)" + where, std::span<const db::Value>(params)).rows.at(0).at(0));
+    int64_t newest = 0;  // of `key`'s versions: the latest one
+    if (!q.key.empty() && page.total > 0)
+      newest = db::as_int(tx.one("SELECT MAX(version) FROM workflow_definitions WHERE org_id = ? "
+                                 "AND process_key = ?",
+                                 {p.org_id, q.key})
+                              ->at(0));
+    if (!q.after.empty()) {
+      // The cursor is the last key (or version) of the previous page.
+      const auto version = version_of(q.after);
+      if (q.key.empty() ? !definition_key_valid(q.after) : !version)
+        throw Error(ErrorCode::validation_failed, "query.cursor", "a cursor from next_cursor");
+      where += " AND " + order + " > ?";
+      params.emplace_back(q.key.empty() ? db::Value{q.after} : db::Value{*version});
+    }
+    params.emplace_back(int64_t{q.limit + 1});
+    auto rows =
+        tx.query(std::string("SELECT ") + kDefColumns + where + " ORDER BY " + order + " LIMIT ?",
+                 std::span<const db::Value>(params))
+            .rows;
+    for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(q.limit); ++i) {
       Definition d = def_from(rows[i], [this](const std::string& g) { return graph_of(g); });
-      d.latest = key.empty() || i + 1 == rows.size();
-      out.push_back(std::move(d));
+      d.latest = q.key.empty() || d.version == newest;
+      page.items.push_back(std::move(d));
     }
-    return out;
+    if (rows.size() > static_cast<size_t>(q.limit) && !page.items.empty())
+      page.next_cursor =
+          q.key.empty() ? page.items.back().key : std::to_string(page.items.back().version);
+    return page;
   });
 }
 
@@ -891,6 +928,21 @@ Page<Instance> Engine::list(const authz::Principal& p, const ListQuery& q) {
       where += " AND i.form_type = ?";
       params.emplace_back(q.form_type);
     }
+    if (q.initiator_id) {
+      where += " AND i.initiator_id = ?";
+      params.emplace_back(*q.initiator_id);
+    }
+    if (q.subject_id) {
+      where += " AND i.subject_type = ? AND i.subject_id = ?";
+      params.emplace_back(q.subject_type);
+      params.emplace_back(*q.subject_id);
+    }
+    if (!q.q.empty()) {
+      where += " AND (i.summary LIKE ? ESCAPE '\\' OR d.name LIKE ? ESCAPE '\\')";
+      const std::string pattern = db::like_contains(q.q);
+      params.emplace_back(pattern);
+      params.emplace_back(pattern);
+    }
     // kInstanceFrom joins the initiator's department (idp) already: its path serves the scope.
     const std::string from = kInstanceFrom;
     Page<Instance> page;
@@ -898,15 +950,17 @@ Page<Instance> Engine::list(const authz::Principal& p, const ListQuery& q) {
         db::as_int(tx.query("SELECT COUNT(*)" + from + where, std::span<const db::Value>(params))
                        .rows.at(0)
                        .at(0));
+    // Ids grow with creation: the keyset runs over them either way.
     if (q.after_id) {
-      where += " AND i.id < ?";
+      where += q.oldest_first ? " AND i.id > ?" : " AND i.id < ?";
       params.emplace_back(*q.after_id);
     }
     params.emplace_back(int64_t{q.limit + 1});
-    auto rows = tx.query(std::string("SELECT ") + kInstanceColumns + from + where +
-                             " ORDER BY i.id DESC LIMIT ?",
-                         std::span<const db::Value>(params))
-                    .rows;
+    auto rows =
+        tx.query(std::string("SELECT ") + kInstanceColumns + from + where +
+                     (q.oldest_first ? " ORDER BY i.id LIMIT ?" : " ORDER BY i.id DESC LIMIT ?"),
+                 std::span<const db::Value>(params))
+            .rows;
     for (size_t k = 0; k < rows.size() && k < static_cast<size_t>(q.limit); ++k)
       page.items.push_back(instance_from(rows[k]));
     if (rows.size() > static_cast<size_t>(q.limit) && !page.items.empty())

@@ -131,9 +131,20 @@ struct StartInput {
 
 struct ListQuery {
   int limit = 50;
-  std::optional<int64_t> after_id;  // newest first: ids below this
+  std::optional<int64_t> after_id;  // the previous page's last id
+  bool oldest_first = false;        // sort=created_at; newest first by default
   std::string status;
   std::string form_type;
+  std::string q;                        // contained in the summary or the process's name
+  std::optional<int64_t> initiator_id;  // started by
+  std::optional<int64_t> subject_id;    // about this record (with subject_type)
+  std::string subject_type;
+};
+
+struct DefinitionQuery {
+  std::string key;  // every version of this process; empty: the latest of each
+  int limit = 50;
+  std::string after;
 };
 
 template <class T>
@@ -170,7 +181,9 @@ class Engine {
                              const DefinitionInput& in);
   Definition get_definition(const authz::Principal& p, int64_t id);
   // The latest version of every key (or every version of one key).
-  std::vector<Definition> list_definitions(const authz::Principal& p, const std::string& key = {});
+  // The latest version of each process (ordered and paged by key), or every version of `key`
+  // (by version); `after` is the previous page's next_cursor.
+  Page<Definition> list_definitions(const authz::Principal& p, const DefinitionQuery& q = {});
   Definition retire_definition(const authz::Principal& p, const audit::Actor& actor, int64_t id);
 
   // Instances.

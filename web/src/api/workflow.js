@@ -1,13 +1,16 @@
 // The approval engine (issue #5): form types, process definitions, instances and the actions on
 // their tasks; the to-do centre and notifications. See GET /api/v1/openapi.json (tags workflow, todo).
 import { http, request } from './client'
+import { fetchAll } from '@/utils/paging'
 
 const V = '/api/v1'
 
 export const workflowApi = {
   formTypes: () => http.get(`${V}/workflow/form-types`),
-  // The latest version of each process, or every version of one key.
-  definitions: (key) => http.get(`${V}/workflow/definitions`, key ? { key } : undefined),
+  // The latest version of each process, or every version of one key: all pages of them.
+  definitions: async (key) => ({
+    items: await fetchAll((q) => http.get(`${V}/workflow/definitions`, q), key ? { key } : {}),
+  }),
   definition: (id) => http.get(`${V}/workflow/definitions/${id}`),
   saveDefinition: (body) => http.post(`${V}/workflow/definitions`, body),
   retireDefinition: (id) => http.post(`${V}/workflow/definitions/${id}/retire`),

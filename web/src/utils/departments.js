@@ -1,15 +1,9 @@
 // Every department the caller may see (GET /api/v1/departments, paged through), as a tree.
 import { orgApi } from '@/api'
+import { fetchAll } from './paging'
 
-export async function fetchAllDepartments() {
-  const all = []
-  let cursor
-  do {
-    const r = await orgApi.departments({ limit: 500, cursor })
-    all.push(...r.items)
-    cursor = r.next_cursor
-  } while (cursor)
-  return all
+export function fetchAllDepartments() {
+  return fetchAll((q) => orgApi.departments(q))
 }
 
 export function buildTree(depts) {

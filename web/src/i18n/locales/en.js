@@ -160,7 +160,7 @@ export default {
       routeHint: 'After submission the request goes through these steps; approvers follow from the form and the organisation.', done: 'Request submitted',
       subjectAsset: 'Asset', subjectHelp: 'The asset the request is about; search by asset tag, serial, name or model.', subjectRequired: 'Choose the asset the request is about',
     },
-    list: { title: 'Approval records', description: 'Requests you started, decided or were copied on.', descriptionAll: 'Every request of the organisation (you may read all approvals).', empty: 'No requests match', formType: 'Form type', subject: 'Request' },
+    list: { title: 'Approval records', description: 'Requests you started, decided or were copied on.', descriptionAll: 'Every request of the organisation (you may read all approvals).', empty: 'No requests match', formType: 'Form type', subject: 'Request', filter: 'Search requests or process names', sorts: { created_desc: 'Newest first', created_asc: 'Oldest first' } },
     detail: {
       subjectAsset: 'Asset concerned',
       title: 'Approval', headerLine: '{process} · started by {initiator} · {at}', request: 'Request', process: 'Process', number: 'Number', initiator: 'Initiator',

@@ -161,7 +161,7 @@ export default {
       routeHint: '提交后按以下环节流转，审批人根据表单内容和组织机构自动确定。', done: '申请已提交',
       subjectAsset: '设备', subjectHelp: '申请所涉及的设备，按资产编号、序列号、名称或型号搜索。', subjectRequired: '请选择申请所涉及的设备',
     },
-    list: { title: '审批记录', description: '您发起、审批过或抄送给您的申请。', descriptionAll: '本单位的全部审批申请（您具有审批查询权限）。', empty: '没有符合条件的申请', formType: '表单类型', subject: '申请事项' },
+    list: { title: '审批记录', description: '您发起、审批过或抄送给您的申请。', descriptionAll: '本单位的全部审批申请（您具有审批查询权限）。', empty: '没有符合条件的申请', formType: '表单类型', subject: '申请事项', filter: '搜索申请事项或流程名称', sorts: { created_desc: '最新发起在前', created_asc: '最早发起在前' } },
     detail: {
       subjectAsset: '所涉设备',
       title: '审批详情', headerLine: '{process} · 发起人 {initiator} · {at}', request: '申请信息', process: '审批流程', number: '编号', initiator: '发起人',
