@@ -175,6 +175,25 @@ void register_access_routes(http::Router& router, Deps& deps) {
        .response_schema = kGrant,
        .success_status = 201,
        .public_route = false});
+  router.add(
+      Method::get, "/api/v1/access-grants/types",
+      [&deps](Request& req) {
+        Caller c = authenticate(req, deps);
+        json::array items;
+        for (const auto& t : deps.grants.types(c.principal)) {
+          json::array perms;
+          for (const auto& perm : t.permissions) perms.emplace_back(perm);
+          items.push_back(
+              json::object{{"object_type", t.object_type}, {"permissions", std::move(perms)}});
+        }
+        return list_response(std::move(items));
+      },
+      {.summary = "What a grant may name: each type of record modules registered, with "
+                  "the permissions that may be granted on it",
+       .tag = "access",
+       .response_schema =
+           R"({"type":"object","properties":{"items":{"type":"array","items":{"type":"object","properties":{"object_type":{"type":"string"},"permissions":{"type":"array","items":{"type":"string"}}}}}}})",
+       .public_route = false});
   router.add(Method::get, "/api/v1/access-grants/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

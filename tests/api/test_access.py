@@ -186,6 +186,20 @@ def test_grants_are_checked_and_only_for_the_security_administrator(org):
     assert_problem(sec_s.get("/api/v1/access-grants/999999"), 404, "not_found")
     assert_problem(sec_s.get("/api/v1/access-grants?user_id=abc"), 422, "validation_failed",
                    "query.user_id")
+    # What may be granted is the server's to say: each registered type and its permissions, and
+    # a grant on one of them with one of those is accepted, with another refused.
+    assert_problem(sys_s.get("/api/v1/access-grants/types"), 403, "forbidden")
+    types = {t["object_type"]: t["permissions"]
+             for t in sec_s.get("/api/v1/access-grants/types").json()["items"]}
+    assert types["user"] == ["org:users:read", "org:users:unmask"], types
+    assert set(types) == {"user", "customer", "service_request"}, types
+    assert "registry:customers:read" in types["customer"]
+    assert all(not p.startswith(("iam:", "audit:")) and "*" not in p
+               for perms in types.values() for p in perms)
+    wrong = dict(good, object_type="service_request", object_id="1",
+                 permission=types["user"][0])
+    assert_problem(sec_s.post("/api/v1/access-grants", wrong), 422, "validation_failed",
+                   "body.permission")
 
 
 def test_posts_by_id_are_not_found_without_permission(org):

@@ -560,6 +560,13 @@ describe('web console', () => {
     await page.click('[data-test=menu-grants]')
     await waitList(page, 'grants')
     await page.click('[data-test=grant-create]')
+    // The types and permissions offered are the server's (GET /access-grants/types).
+    await page.waitForSelector('[data-test=grant-dialog] >> text=(org:users:read)')
+    await page.click('[data-test=grant-permission]')
+    await page.waitForSelector('.el-select-dropdown__item:visible >> text=(org:users:unmask)')
+    assert.deepEqual((await page.locator('.el-select-dropdown__item:visible').allTextContents()).map((x) => x.match(/\(([^)]+)\)$/)?.[1]),
+      ['org:users:read', 'org:users:unmask'])
+    await pick(page, 'org:users:read')
     await pickUser(page, '[data-test=grant-dialog] .el-form-item:has([data-test=grant-user])', '李强')
     await pickUser(page, '[data-test=grant-dialog] .el-form-item:has([data-test=grant-object])', '王丽')
     await page.fill('[data-test=grant-reason]', '核对离职交接联系人')

@@ -1,5 +1,6 @@
 #include "platform/authz/grants.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "platform/errors/error.h"
@@ -164,6 +165,18 @@ GrantRecord GrantService::get(const Principal& p, int64_t id) {
   auto g = db_.read([&](db::Tx& tx) { return load(tx, p.org_id, id); });
   if (!g) throw Error(ErrorCode::not_found, "path.id");
   return *g;
+}
+
+std::vector<GrantService::GrantableType> GrantService::types(const Principal& p) const {
+  if (!may(p, perm::grants_read)) throw Error(ErrorCode::forbidden);
+  std::vector<GrantableType> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [type, t] : types_) out.push_back({type, t.permissions});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.object_type < b.object_type; });
+  return out;
 }
 
 GrantPage GrantService::list(const Principal& p, const GrantQuery& q) {

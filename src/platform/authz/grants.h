@@ -66,6 +66,12 @@ class GrantService {
   // `permissions` lists what may be granted on it. Registered by modules at start-up.
   using Exists = std::function<bool(db::Tx& tx, int64_t org_id, int64_t id)>;
   void register_type(std::string object_type, std::vector<std::string> permissions, Exists exists);
+  // What may be granted: each registered type (ascending) with its permissions. iam:grants:read.
+  struct GrantableType {
+    std::string object_type;
+    std::vector<std::string> permissions;
+  };
+  std::vector<GrantableType> types(const Principal& p) const;
 
   // iam:grants:write. Throws validation_failed (field named), forbidden, not_found.
   GrantRecord create(const Principal& p, const audit::Actor& actor, const GrantInput& in);

@@ -58,6 +58,8 @@ export const accessApi = {
   classifications: () => http.get(`${V}/classifications`),
   saveClassifications: (levels) => http.put(`${V}/classifications`, { levels }),
   grants: (query) => http.get(`${V}/access-grants`, query),
+  // What a grant may name: [{ object_type, permissions }] as the server's modules registered them.
+  grantableTypes: () => http.get(`${V}/access-grants/types`),
   grant: (id) => http.get(`${V}/access-grants/${id}`),
   createGrant: (body) => http.post(`${V}/access-grants`, body),
   revokeGrant: (id, reason) => http.post(`${V}/access-grants/${id}/revoke`, { reason }),

@@ -18,14 +18,6 @@ export const PERMISSIONS = [
   'assets:violations:read', 'assets:violations:write',
 ]
 
-// What an explicit grant may give, by the type of record it names (the server's registry:
-// src/api/services.cpp). No API lists these yet; a permission not listed can be typed in.
-export const GRANTABLE = {
-  user: ['org:users:read', 'org:users:unmask'],
-  customer: ['registry:customers:read', 'registry:customers:unmask'],
-  service_request: ['registry:requests:read'],
-}
-
 export const SCOPES = ['all', 'department_tree', 'department', 'custom', 'own']
 
 export function permKey(p) {
