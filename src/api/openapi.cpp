@@ -50,6 +50,10 @@ std::string build_openapi(const http::Router& router,
   for (ErrorCode c : all_error_codes()) codes.emplace_back(error_info(c).code);
   components_schemas["Problem"] = {
       {"type", "object"},
+      {"description",
+       "RFC 9457. Some problems carry extension members a client can act on, e.g. a 409 of PUT "
+       "/api/v1/classifications: {\"in_use\": {\"level\", \"used_by\"}}; an import's 422: "
+       "{\"report\"}."},
       {"required", json::array{"type", "title", "status", "code", "request_id"}},
       {"properties",
        {{"type", {{"type", "string"}}},

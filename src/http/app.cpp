@@ -86,7 +86,7 @@ Response App::handle(Request& req) noexcept {
     try {
       res = dispatch(req);
     } catch (const Error& e) {
-      res = Response::problem(e.code(), req, e.field(), e.detail());
+      res = Response::problem(e.code(), req, e.field(), e.detail(), e.members());
     } catch (const db::DbError& e) {
       using K = db::DbError::Kind;
       ErrorCode code = ErrorCode::internal_error;

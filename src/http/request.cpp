@@ -122,11 +122,11 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 }
 
 Response Response::problem(ErrorCode code, const Request& req, std::string_view field,
-                           std::string_view detail) {
+                           std::string_view detail, std::string_view members) {
   Response r;
   r.status = error_info(code).status;
   r.content_type = "application/problem+json";
-  r.body = problem_json(code, req.lang, field, detail, req.request_id);
+  r.body = problem_json(code, req.lang, field, detail, req.request_id, members);
   return r;
 }
 

@@ -86,7 +86,7 @@ struct Response {
     return r;
   }
   static Response problem(ErrorCode code, const Request& req, std::string_view field = {},
-                          std::string_view detail = {});
+                          std::string_view detail = {}, std::string_view members = {});
 };
 
 }  // namespace custos::http

@@ -73,6 +73,8 @@ def test_only_the_security_administrator_changes_classes(org):
     r = sec_s.req("PUT", "/api/v1/classifications", json_body=levels_body(current))
     body = assert_problem(r, 409, "conflict", "body.levels")
     assert "users.clearance" in body["detail"]
+    # The same, for a client to act on without reading the English detail.
+    assert body["in_use"] == {"level": 4, "used_by": "users.clearance"}, body
     etag = sec_s.get(f"/api/v1/users/{bob_id}").json()["etag"]
     r2 = sec_s.patch(f"/api/v1/users/{bob_id}", {"clearance": 1}, etag)
     assert r2.status == 200, r2

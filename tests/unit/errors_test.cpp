@@ -41,6 +41,23 @@ TEST(Errors, ProblemJsonCarriesCodeStatusFieldAndRequestId) {
   EXPECT_EQ(o.at("type").as_string(), "urn:custos:problem:validation_failed");
 }
 
+// Extension members (RFC 9457 §3.2) ride along; they cannot replace a standard member, and a
+// malformed set is left out rather than breaking the answer.
+TEST(Errors, ProblemJsonCarriesExtensionMembers) {
+  const Error e = Error(ErrorCode::conflict, "body.levels", "level 3 is still used")
+                      .with_members(R"({"in_use":{"level":3},"code":"spoofed","status":200})");
+  auto v =
+      boost::json::parse(problem_json(e.code(), Lang::en, e.field(), e.detail(), "r", e.members()));
+  EXPECT_EQ(v.at("in_use").at("level").as_int64(), 3);
+  EXPECT_EQ(v.at("code").as_string(), "conflict");
+  EXPECT_EQ(v.at("status").as_int64(), 409);
+  for (const char* bad : {"[1,2]", "{not json", "\"text\""}) {
+    auto w = boost::json::parse(problem_json(ErrorCode::conflict, Lang::en, "", "", "r", bad));
+    EXPECT_EQ(w.at("code").as_string(), "conflict") << bad;
+    EXPECT_EQ(w.as_object().size(), 6u) << bad;  // type title status code detail request_id
+  }
+}
+
 TEST(Errors, ChineseIsTheDefaultLanguage) {
   auto v = boost::json::parse(problem_json(ErrorCode::not_found, Lang::zh_CN, "", "", "r"));
   EXPECT_EQ(v.at("title").as_string(), "记录不存在");

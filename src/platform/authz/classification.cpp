@@ -141,9 +141,13 @@ std::vector<Level> ClassificationService::replace(const Principal& p, const audi
     const int top = levels.back().level;
     for (const auto& [what, sql] : usages) {
       auto r = tx.one(sql, {p.org_id});
-      if (r && !db::is_null(r->at(0)) && db::as_int(r->at(0)) > top)
+      if (r && !db::is_null(r->at(0)) && db::as_int(r->at(0)) > top) {
+        const int64_t level = db::as_int(r->at(0));
         throw Error(ErrorCode::conflict, "body.levels",
-                    "level " + std::to_string(db::as_int(r->at(0))) + " is still used by " + what);
+                    "level " + std::to_string(level) + " is still used by " + what)
+            .with_members(json::serialize(
+                json::object{{"in_use", json::object{{"level", level}, {"used_by", what}}}}));
+      }
     }
     tx.exec("DELETE FROM classification_levels WHERE org_id = ?", {p.org_id});
     for (const auto& l : levels)

@@ -132,9 +132,14 @@ const char* Error::what() const noexcept {
 }
 
 std::string problem_json(ErrorCode code, Lang lang, std::string_view field, std::string_view detail,
-                         std::string_view request_id) {
+                         std::string_view request_id, std::string_view members) {
   const ErrorInfo& info = error_info(code);
   boost::json::object o;
+  if (!members.empty()) {
+    boost::system::error_code ec;
+    boost::json::value extra = boost::json::parse(members, ec);
+    if (!ec && extra.is_object()) o = std::move(extra.as_object());  // the standard keys win below
+  }
   o["type"] = std::string("urn:custos:problem:") + std::string(info.code);
   o["title"] = lang == Lang::en ? info.title_en : info.title_zh;
   o["status"] = info.status;

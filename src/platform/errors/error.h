@@ -75,17 +75,26 @@ class Error : public std::exception {
   ErrorCode code() const noexcept { return code_; }
   const std::string& field() const noexcept { return field_; }
   const std::string& detail() const noexcept { return detail_; }
+  // Extension members of the problem (RFC 9457 §3.2), as the text of a JSON object, for a client
+  // to act on without reading `detail` (e.g. {"in_use":{"level":3,"used_by":"users.clearance"}}).
+  Error& with_members(std::string json_object) {
+    members_ = std::move(json_object);
+    return *this;
+  }
+  const std::string& members() const noexcept { return members_; }
   const char* what() const noexcept override;
 
  private:
   ErrorCode code_;
   std::string field_;
   std::string detail_;
+  std::string members_;
 };
 
-// RFC 9457 body: {"type","title","status","code","detail","field"?,"request_id"}.
+// RFC 9457 body: {"type","title","status","code","detail","field"?,"request_id"} and the
+// members of `members` (a JSON object's text; its keys must not be the standard ones).
 std::string problem_json(ErrorCode code, Lang lang, std::string_view field, std::string_view detail,
-                         std::string_view request_id);
+                         std::string_view request_id, std::string_view members = {});
 
 // Picks zh-CN or English from an Accept-Language header; zh-CN is the default.
 Lang lang_from_accept_language(std::string_view header);
