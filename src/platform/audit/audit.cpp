@@ -184,8 +184,29 @@ Recorded record(db::Tx& tx, const Actor& actor, const Event& event, int64_t at_m
     }
     // No head row yet, or an SM3 chain: the general path below.
   }
+  if (tx.engine() == db::Engine::sqlite) {
+    // SQLite has one writer at a time (every write transaction is BEGIN IMMEDIATE, across
+    // processes too): reading the head is enough, and it is written once, just before commit.
+    const char* kRead = "SELECT seq + 1, hash, alg FROM audit_heads WHERE org_id = ?";
+    auto head = tx.one(kRead, {actor.org_id});
+    if (!head) {
+      tx.exec("INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, 0, '')", {actor.org_id});
+      head = tx.one(kRead, {actor.org_id});
+    }
+    Head h{actor.org_id,
+           db::as_int(head->at(0)),
+           db::as_text(head->at(1)),
+           "",
+           crypto::parse_hash(db::as_text(head->at(2))).value_or(crypto::Hash::sha256),
+           true};
+    h.hash = chain_hash(h.alg, h.prev, actor.org_id, h.seq, at_ms, actor, event, outcome);
+    insert_event(tx, actor, event, outcome, h.seq, at_ms, h.prev, h.hash);
+    Recorded out{h.seq, h.hash};
+    remember_head(tx, std::move(h));
+    return out;
+  }
   // The head row serialises writers of one organisation's chain: on PostgreSQL the UPDATE takes
-  // its row lock until commit; SQLite has one writer at a time anyway.
+  // its row lock until commit.
   auto head =
       tx.one("UPDATE audit_heads SET seq = seq + 1 WHERE org_id = ? RETURNING seq, hash, alg",
              {actor.org_id});
