@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "platform/log/log.h"
 #include "platform/text/time.h"
 #include "platform/text/utf8.h"
 
@@ -37,6 +38,116 @@ http::Response json_response(int status, const json::object& o) {
 
 http::Response json_response(int status, const json::array& a) {
   return http::Response::json(status, json::serialize(a));
+}
+
+ObjectText::ObjectText() {
+  out_.reserve(512);
+  out_ += '{';
+}
+
+void ObjectText::key(std::string_view k) {
+  if (out_.size() > 1) out_ += ',';
+  out_ += '"';
+  out_ += k;
+  out_ += "\":";
+}
+
+ObjectText& ObjectText::text(std::string_view k, std::string_view value) {
+  key(k);
+  out_ += '"';
+  log::json_escape(out_, value);
+  out_ += '"';
+  return *this;
+}
+
+ObjectText& ObjectText::text_or_null(std::string_view k, const std::optional<std::string>& value) {
+  if (value) return text(k, std::string_view(*value));
+  key(k);
+  out_ += "null";
+  return *this;
+}
+
+ObjectText& ObjectText::id(std::string_view k, const std::optional<int64_t>& value) {
+  key(k);
+  if (!value) {
+    out_ += "null";
+    return *this;
+  }
+  out_ += '"';
+  out_ += std::to_string(*value);
+  out_ += '"';
+  return *this;
+}
+
+ObjectText& ObjectText::ids(std::string_view k, const std::vector<int64_t>& values) {
+  key(k);
+  out_ += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out_ += ',';
+    out_ += '"';
+    out_ += std::to_string(values[i]);
+    out_ += '"';
+  }
+  out_ += ']';
+  return *this;
+}
+
+ObjectText& ObjectText::integer(std::string_view k, int64_t value) {
+  key(k);
+  out_ += std::to_string(value);
+  return *this;
+}
+
+ObjectText& ObjectText::boolean(std::string_view k, bool value) {
+  key(k);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+ObjectText& ObjectText::time(std::string_view k, int64_t epoch_ms) {
+  key(k);
+  out_ += '"';
+  out_ += text::rfc3339(epoch_ms);
+  out_ += '"';
+  return *this;
+}
+
+ObjectText& ObjectText::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_ += json;
+  return *this;
+}
+
+std::string ObjectText::str() && {
+  out_ += '}';
+  return std::move(out_);
+}
+
+http::Response text_response(int status, std::string body, const std::string& etag,
+                             const std::string& location) {
+  http::Response r = http::Response::json(status, std::move(body));
+  if (!etag.empty()) r.headers.set("ETag", etag);
+  if (!location.empty()) r.headers.set("Location", location);
+  return r;
+}
+
+http::Response list_text_response(const std::vector<std::string>& items,
+                                  const std::optional<std::string>& next_cursor, int64_t total,
+                                  bool total_exact) {
+  size_t size = 64;
+  for (const auto& i : items) size += i.size() + 1;
+  std::string array;
+  array.reserve(size);
+  array += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) array += ',';
+    array += items[i];
+  }
+  array += ']';
+  ObjectText o;
+  o.raw("items", array).text_or_null("next_cursor", next_cursor).integer("total", total);
+  o.boolean("total_exact", total_exact);
+  return http::Response::json(200, std::move(o).str());
 }
 
 http::Response list_response(json::array items, const std::optional<std::string>& next_cursor,

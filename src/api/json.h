@@ -32,6 +32,36 @@ http::Response list_response(boost::json::array items,
 // A whole list in one page (next_cursor null, total = its size).
 http::Response list_response(boost::json::array items);
 
+// A JSON object written straight to text, without a tree to build, walk and free: the answers
+// on the hot path (a user by id) and the records a list of them holds. Keys are the caller's
+// literals; values are escaped. Ids are written as strings and times as RFC 3339, as everywhere.
+class ObjectText {
+ public:
+  ObjectText();
+  ObjectText& text(std::string_view key, std::string_view value);
+  ObjectText& text_or_null(std::string_view key, const std::optional<std::string>& value);
+  ObjectText& id(std::string_view key, const std::optional<int64_t>& value);  // or null
+  ObjectText& ids(std::string_view key, const std::vector<int64_t>& values);
+  ObjectText& integer(std::string_view key, int64_t value);
+  ObjectText& boolean(std::string_view key, bool value);
+  ObjectText& time(std::string_view key, int64_t epoch_ms);
+  ObjectText& raw(std::string_view key, std::string_view json);  // a value already JSON
+  // The object's text; the writer is spent.
+  std::string str() &&;
+
+ private:
+  void key(std::string_view k);
+  std::string out_;
+};
+
+// A response whose body is JSON text already (ObjectText), with its ETag and Location if given.
+http::Response text_response(int status, std::string body, const std::string& etag = {},
+                             const std::string& location = {});
+// list_response for records already written as JSON text.
+http::Response list_text_response(const std::vector<std::string>& items,
+                                  const std::optional<std::string>& next_cursor, int64_t total,
+                                  bool total_exact = true);
+
 // Optional fields as JSON: ids as strings, times as RFC 3339, null when absent.
 boost::json::value json_id(const std::optional<int64_t>& id);
 boost::json::value json_text(const std::optional<std::string>& text);

@@ -30,36 +30,32 @@ json::object to_json(const org::Department& d) {
           {"updated_at", text::rfc3339(d.updated_at)}};
 }
 
-// `sp`: where the object lives (a request's monotonic buffer on the hot GET; the heap otherwise).
-json::object to_json(const org::User& u, const privacy::Masker& masker, json::storage_ptr sp = {}) {
-  json::array roles(sp), posts(sp);
-  roles.reserve(u.role_ids.size());
-  posts.reserve(u.post_ids.size());
-  for (auto r : u.role_ids) roles.emplace_back(std::to_string(r));
-  for (auto p : u.post_ids) posts.emplace_back(std::to_string(p));
-  json::object o(sp);
-  o.reserve(19);
-  o.emplace("id", std::to_string(u.id));
-  o.emplace("username", u.username);
-  o.emplace("name", u.name);
-  o.emplace("employee_no", json_text(u.employee_no));
-  // Personal data leaves masked; POST /users/{id}/unmask shows it (audited).
-  o.emplace("email", u.email ? json::value(masker.email(*u.email), sp) : json::value(nullptr));
-  o.emplace("department_id", json_id(u.department_id));
-  o.emplace("manager_id", json_id(u.manager_id));
-  o.emplace("clearance", u.clearance);
-  o.emplace("status", u.status);
-  o.emplace("admin_role",
-            u.admin_role.empty() ? json::value(nullptr) : json::value(u.admin_role, sp));
-  o.emplace("must_change_password", u.must_change_password);
-  o.emplace("totp_enabled", u.totp_enabled);
-  o.emplace("role_ids", std::move(roles));
-  o.emplace("post_ids", std::move(posts));
-  o.emplace("version", u.version);
-  o.emplace("etag", etag_of(u.version));
-  o.emplace("created_at", text::rfc3339(u.created_at));
-  o.emplace("updated_at", text::rfc3339(u.updated_at));
-  return o;
+// A user as the API shows them, written as text (a user by id is on the hot path; a list page
+// holds these): personal data leaves masked, POST /users/{id}/unmask shows it (audited).
+// `initial_password`: in the creation response only, once.
+std::string user_text(const org::User& u, const privacy::Masker& masker,
+                      const std::optional<std::string>& initial_password = std::nullopt) {
+  ObjectText o;
+  o.id("id", u.id).text("username", u.username).text("name", u.name);
+  o.text_or_null("employee_no", u.employee_no);
+  o.text_or_null("email",
+                 u.email ? std::optional<std::string>(masker.email(*u.email)) : std::nullopt);
+  o.id("department_id", u.department_id).id("manager_id", u.manager_id);
+  o.integer("clearance", u.clearance).text("status", u.status);
+  o.text_or_null("admin_role",
+                 u.admin_role.empty() ? std::nullopt : std::optional<std::string>(u.admin_role));
+  o.boolean("must_change_password", u.must_change_password).boolean("totp_enabled", u.totp_enabled);
+  o.ids("role_ids", u.role_ids).ids("post_ids", u.post_ids);
+  o.integer("version", u.version).text("etag", etag_of(u.version));
+  o.time("created_at", u.created_at).time("updated_at", u.updated_at);
+  if (initial_password) o.text("initial_password", *initial_password);
+  return std::move(o).str();
+}
+
+Response user_response(int status, const org::User& u, const privacy::Masker& masker,
+                       const std::optional<std::string>& initial_password = std::nullopt) {
+  return text_response(status, user_text(u, masker, initial_password), etag_of(u.version),
+                       status == 201 ? "/api/v1/users/" + std::to_string(u.id) : std::string());
 }
 
 json::object to_json(const org::Post& p) {
@@ -222,9 +218,11 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/users",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return page_response(
-                   deps.org.list_users(c.principal, list_query(req)),
-                   [&deps](const org::User& u) { return to_json(u, deps.org.masker()); });
+               const auto page = deps.org.list_users(c.principal, list_query(req));
+               std::vector<std::string> items;
+               items.reserve(page.items.size());
+               for (const auto& u : page.items) items.push_back(user_text(u, deps.org.masker()));
+               return list_text_response(items, page.next_cursor, page.total);
              },
              {.summary = "Users the caller may see",
               .tag = "organisation",
@@ -259,9 +257,7 @@ void register_org_routes(http::Router& router, Deps& deps) {
         Caller c = authenticate(req, deps);
         auto [u, initial] =
             deps.org.create_user(c.principal, c.client, user_input(parse_object(req)));
-        json::object o = to_json(u, deps.org.masker());
-        if (initial) o["initial_password"] = *initial;  // shown once
-        return object_response(201, std::move(o), "/api/v1/users/" + std::to_string(u.id));
+        return user_response(201, u, deps.org.masker(), initial);  // the password shown once
       },
       {.summary = "Create a user (a one-time initial password is returned unless one was set)",
        .tag = "organisation",
@@ -272,10 +268,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/users/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               const org::User u = deps.org.get_user(c.principal, c.client, path_id(req));
-               alignas(16) unsigned char buffer[2048];
-               json::monotonic_resource mr(buffer, sizeof buffer);
-               return object_response(200, to_json(u, deps.org.masker(), &mr));
+               return user_response(200, deps.org.get_user(c.principal, c.client, path_id(req)),
+                                    deps.org.masker());
              },
              {.summary = "One user",
               .tag = "organisation",
@@ -293,9 +287,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
           throw Error(ErrorCode::validation_failed, in.username ? "body.username" : "body.password",
                       "cannot be changed here");
         if (in.clearance) require_recent_auth(c, deps);
-        return object_response(200,
-                               to_json(deps.org.update_user(c.principal, c.client, id, version, in),
-                                       deps.org.masker()));
+        return user_response(200, deps.org.update_user(c.principal, c.client, id, version, in),
+                             deps.org.masker());
       },
       {.summary = "Change a user (If-Match required; clearance needs recent re-authentication)",
        .tag = "organisation",
@@ -309,8 +302,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
         const int64_t id = path_id(req);
         auto ids = id_list(parse_object(req), "role_ids", 100);
         require_recent_auth(c, deps);
-        return object_response(200, to_json(deps.org.set_user_roles(c.principal, c.client, id, ids),
-                                            deps.org.masker()));
+        return user_response(200, deps.org.set_user_roles(c.principal, c.client, id, ids),
+                             deps.org.masker());
       },
       {.summary = "Set a user's roles (security administrator; recent re-authentication)",
        .tag = "access",
@@ -403,8 +396,8 @@ void register_org_routes(http::Router& router, Deps& deps) {
         Caller c = authenticate(req, deps);
         const int64_t id = path_id(req);
         auto ids = id_list(parse_object(req), "post_ids", 50);
-        return object_response(200, to_json(deps.org.set_user_posts(c.principal, c.client, id, ids),
-                                            deps.org.masker()));
+        return user_response(200, deps.org.set_user_posts(c.principal, c.client, id, ids),
+                             deps.org.masker());
       },
       {.summary = "Set a user's posts",
        .tag = "organisation",

@@ -24,6 +24,45 @@ ErrorCode code_of(const std::function<void()>& fn) {
   return ErrorCode::internal_error;
 }
 
+// ObjectText writes what a JSON parser reads back: escapes, nulls, ids as strings, times.
+TEST(ObjectText, WritesJsonAParserReadsBack) {
+  const std::string hostile = "张\"三\\ \n\t\x01</script>";
+  ObjectText o;
+  o.id("id", 42).text("name", hostile).text_or_null("none", std::nullopt);
+  o.text_or_null("some", std::string("x")).id("no_id", std::nullopt).ids("ids", {3, 10});
+  o.ids("empty", {}).integer("n", -7).boolean("yes", true).boolean("no", false);
+  o.time("at", 1764633600123).raw("nested", R"({"a":[1,2]})");
+  const std::string text = std::move(o).str();
+  const boost::json::value v = boost::json::parse(text);
+  EXPECT_EQ(v.at("id").as_string(), "42");
+  EXPECT_EQ(v.at("name").as_string(), hostile);
+  EXPECT_TRUE(v.at("none").is_null());
+  EXPECT_EQ(v.at("some").as_string(), "x");
+  EXPECT_TRUE(v.at("no_id").is_null());
+  EXPECT_EQ(v.at("ids"), (boost::json::array{"3", "10"}));
+  EXPECT_TRUE(v.at("empty").as_array().empty());
+  EXPECT_EQ(v.at("n").as_int64(), -7);
+  EXPECT_TRUE(v.at("yes").as_bool());
+  EXPECT_FALSE(v.at("no").as_bool());
+  EXPECT_EQ(v.at("at").as_string(), "2025-12-02T00:00:00.123Z");
+  EXPECT_EQ(v.at("nested").at("a").as_array().size(), 2u);
+  EXPECT_EQ(std::move(ObjectText()).str(), "{}");
+}
+
+TEST(ObjectText, ListsKeepTheListShape) {
+  const http::Response r =
+      list_text_response({R"({"id":"1"})", R"({"id":"2"})"}, std::string("2"), 5, false);
+  const boost::json::value v = boost::json::parse(r.body);
+  EXPECT_EQ(v.at("items").as_array().size(), 2u);
+  EXPECT_EQ(v.at("next_cursor").as_string(), "2");
+  EXPECT_EQ(v.at("total").as_int64(), 5);
+  EXPECT_FALSE(v.at("total_exact").as_bool());
+  const boost::json::value none = boost::json::parse(list_text_response({}, {}, 0).body);
+  EXPECT_TRUE(none.at("items").as_array().empty());
+  EXPECT_TRUE(none.at("next_cursor").is_null());
+  EXPECT_TRUE(none.at("total_exact").as_bool());
+}
+
 TEST(JsonBody, ParsesObjectsAndRefusesEverythingElse) {
   auto o = parse_object(with_body(R"({"name":"张三","n":3})"));
   EXPECT_EQ(o.at("name").as_string(), "张三");
