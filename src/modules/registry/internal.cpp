@@ -13,6 +13,11 @@ void check_classification(db::Tx& tx, const authz::Principal& p, int level, cons
   if (level > p.clearance) throw Error(ErrorCode::forbidden, field, "above your clearance");
 }
 
+bool read_is_audited(db::Db& db, int64_t org, int level, const db::Value& column) {
+  if (!db::is_null(column)) return db::as_int(column) != 0;
+  return db.read([&](db::Tx& tx) { return authz::audits_reads(tx, org, level); });
+}
+
 void audit_read(db::Tx& tx, const audit::Actor& a, const std::string& action,
                 const std::string& object_type, const std::string& ids, int classification,
                 int64_t now) {

@@ -318,7 +318,7 @@ ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Act
                                  authz::audits_reads_sql("r.org_id", "r.classification") + kFrom +
                                  " WHERE r.org_id = ? AND r.id = ?";
   std::optional<int64_t> via_grant;
-  std::optional<bool> audit_it;
+  db::Value audits;
   ServiceRequest s = db_.read_one([&](db::Tx& tx) {
     auto r = tx.one(sql, {p.org_id, id});
     if (!r) throw Error(ErrorCode::not_found, "path.id");
@@ -329,13 +329,10 @@ ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Act
       d.allowed = true;
     if (!d.allowed) throw Error(ErrorCode::not_found, "path.id");
     via_grant = d.grant_id;
-    if (!db::is_null(r->back())) audit_it = db::as_int(r->back()) != 0;
+    audits = r->back();
     return from_row(*r, masker_);
   });
-  if (!audit_it)
-    audit_it =
-        db_.read([&](db::Tx& tx) { return authz::audits_reads(tx, p.org_id, s.classification); });
-  if (*audit_it || via_grant)
+  if (via_grant || read_is_audited(db_, p.org_id, s.classification, audits))
     read_audits_.write([&](db::Tx& tx) {
       if (via_grant)
         authz::GrantService::record_use(tx, a, *via_grant, perm::requests_read, "service_request",

@@ -626,14 +626,12 @@ Page<Definition> Engine::list_definitions(const authz::Principal& p, const Defin
       order = "d.version";
     }
     Page<Definition> page;
-    page.total = db::as_int(
-        tx.query("SELECT COUNT(*)" + where, std::span<const db::Value>(params)).rows.at(0).at(0));
-    int64_t newest = 0;  // of `key`'s versions: the latest one
-    if (!q.key.empty() && page.total > 0)
-      newest = db::as_int(tx.one("SELECT MAX(version) FROM workflow_definitions WHERE org_id = ? "
-                                 "AND process_key = ?",
-                                 {p.org_id, q.key})
-                              ->at(0));
+    // The total and, of `key`'s versions, the latest one, before the cursor narrows the rows.
+    const auto counted =
+        tx.query("SELECT COUNT(*), MAX(d.version)" + where, std::span<const db::Value>(params))
+            .rows.at(0);
+    page.total = db::as_int(counted.at(0));
+    const int64_t newest = db::as_opt_int(counted.at(1)).value_or(0);
     if (!q.after.empty()) {
       // The cursor is the last key (or version) of the previous page.
       const auto version = version_of(q.after);

@@ -132,7 +132,7 @@ struct StartInput {
 struct ListQuery {
   int limit = 50;
   std::optional<int64_t> after_id;  // the previous page's last id
-  bool oldest_first = false;        // sort=created_at; newest first by default
+  bool oldest_first = false;        // sort=created_asc; newest first by default
   std::string status;
   std::string form_type;
   std::string q;                        // contained in the summary or the process's name
@@ -180,7 +180,6 @@ class Engine {
   Definition save_definition(const authz::Principal& p, const audit::Actor& actor,
                              const DefinitionInput& in);
   Definition get_definition(const authz::Principal& p, int64_t id);
-  // The latest version of every key (or every version of one key).
   // The latest version of each process (ordered and paged by key), or every version of `key`
   // (by version); `after` is the previous page's next_cursor.
   Page<Definition> list_definitions(const authz::Principal& p, const DefinitionQuery& q = {});
