@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "platform/audit/audit.h"
+#include "platform/audit/verify.h"
 #include "platform/storage/migrations.h"
 #include "test_db.h"
 
@@ -295,6 +296,46 @@ TEST_P(AuditChain, RecordsAreAppendOnly) {
   EXPECT_TRUE(chain_is_intact(after, 2));
   // Appending still works after the refused attempts.
   EXPECT_EQ(record_one(actor(7), {.action = "a.three"}, 3000).seq, 3);
+}
+
+// Migration 22 rebuilds the SQLite trail as a WITHOUT ROWID table: a trail written before the
+// upgrade keeps every record and hash, stays append-only and goes on from its head.
+TEST_P(AuditChain, UpgradeToTheKeyedTrailKeepsTheChain) {
+  auto old = testing_db::open_fresh(GetParam());
+  db::migrate(*old, 21);
+  for (int i = 1; i <= 5; ++i)
+    old->write([&](db::Tx& tx) {
+      record(tx, actor(7), {.action = "before.upgrade", .object_id = std::to_string(i)}, i * 10);
+    });
+  auto hashes = [&] {
+    return old->read([](db::Tx& tx) {
+      std::vector<std::string> out;
+      for (const auto& r : tx.query("SELECT hash FROM audit_events ORDER BY org_id, seq").rows)
+        out.push_back(db::as_text(r[0]));
+      return out;
+    });
+  };
+  const auto before = hashes();
+  ASSERT_EQ(before.size(), 5u);
+  EXPECT_EQ(db::migrate(*old).to, db::all_migrations().back().version);
+  EXPECT_EQ(hashes(), before);
+  if (GetParam() == "sqlite") {
+    EXPECT_THROW(old->read([](db::Tx& tx) { tx.query("SELECT rowid FROM audit_events"); }),
+                 db::DbError);
+  }
+  EXPECT_THROW(old->write([](db::Tx& tx) {
+    tx.exec("UPDATE audit_events SET action = 'forged' WHERE seq = 1");
+  }),
+               db::DbError);
+  EXPECT_THROW(old->write([](db::Tx& tx) { tx.exec("DELETE FROM audit_events WHERE seq = 5"); }),
+               db::DbError);
+  const Recorded next =
+      old->write([&](db::Tx& tx) { return record(tx, actor(7), {.action = "after"}, 60); });
+  EXPECT_EQ(next.seq, 6);
+  const VerifyReport report = verify(*old);
+  EXPECT_TRUE(report.ok);
+  EXPECT_EQ(report.records_checked, 6);
+  old->close();
 }
 
 TEST_P(AuditChain, EachOrganisationHasItsOwnChain) {

@@ -34,8 +34,9 @@ struct MigrateReport {
   std::vector<int> applied;
 };
 
-// Brings the schema up to date. Throws DbError when the database is newer than this binary.
-MigrateReport migrate(Db& db);
+// Brings the schema up to date (or up to version `up_to` when it is positive: tests of an
+// upgrade). Throws DbError when the database is newer than this binary.
+MigrateReport migrate(Db& db, int up_to = 0);
 int schema_version(Db& db);
 
 }  // namespace custos::db
