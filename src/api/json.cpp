@@ -112,6 +112,13 @@ ObjectText& ObjectText::time(std::string_view k, int64_t epoch_ms) {
   return *this;
 }
 
+ObjectText& ObjectText::time_or_null(std::string_view k, const std::optional<int64_t>& epoch_ms) {
+  if (epoch_ms) return time(k, *epoch_ms);
+  key(k);
+  out_ += "null";
+  return *this;
+}
+
 ObjectText& ObjectText::raw(std::string_view k, std::string_view json) {
   key(k);
   out_ += json;

@@ -45,6 +45,7 @@ class ObjectText {
   ObjectText& integer(std::string_view key, int64_t value);
   ObjectText& boolean(std::string_view key, bool value);
   ObjectText& time(std::string_view key, int64_t epoch_ms);
+  ObjectText& time_or_null(std::string_view key, const std::optional<int64_t>& epoch_ms);
   ObjectText& raw(std::string_view key, std::string_view json);  // a value already JSON
   // The object's text; the writer is spent.
   std::string str() &&;

@@ -55,45 +55,34 @@ json::object customer_json(const registry::Customer& c) {
           {"etag", etag_of(c.version)}};
 }
 
-json::object request_json(const registry::ServiceRequest& s, int64_t now) {
+// A request as JSON text (ObjectText): the hot read and the list write it straight out.
+std::string request_text(const registry::ServiceRequest& s, int64_t now) {
   const bool open = s.status != "resolved" && s.status != "closed";
-  std::string sla = "none";
+  std::string_view sla = "none";
   if (s.resolve_breached || s.response_breached)
     sla = "breached";
   else if (open && s.resolve_due_at)
     sla = *s.resolve_due_at - now < 3'600'000 ? "due_soon" : "on_track";
   else if (!open)
     sla = "met";
-  return {{"id", std::to_string(s.id)},
-          {"number", s.number},
-          {"customer_id", json_id(s.customer_id)},
-          {"customer_name", s.customer_name},
-          {"type", s.type_code},
-          {"type_name", s.type_name},
-          {"priority", s.priority},
-          {"channel", s.channel},
-          {"title", s.title},
-          {"description", s.description},
-          {"status", s.status},
-          {"department_id", json_id(s.department_id)},
-          {"assignee_id", json_id(s.assignee_id)},
-          {"assignee_name", s.assignee_name},
-          {"owner_user_id", json_id(s.owner_user_id)},
-          {"classification", s.classification},
-          {"response_due_at", json_time(s.response_due_at)},
-          {"resolve_due_at", json_time(s.resolve_due_at)},
-          {"responded_at", json_time(s.responded_at)},
-          {"resolved_at", json_time(s.resolved_at)},
-          {"closed_at", json_time(s.closed_at)},
-          {"escalated_at", json_time(s.escalated_at)},
-          {"response_breached", s.response_breached},
-          {"resolve_breached", s.resolve_breached},
-          {"sla", sla},
-          {"external_key", opt(s.external_key)},
-          {"created_at", text::rfc3339(s.created_at)},
-          {"updated_at", text::rfc3339(s.updated_at)},
-          {"version", s.version},
-          {"etag", etag_of(s.version)}};
+  ObjectText o;
+  o.id("id", s.id).text("number", s.number).id("customer_id", s.customer_id);
+  o.text("customer_name", s.customer_name).text("type", s.type_code).text("type_name", s.type_name);
+  o.text("priority", s.priority).text("channel", s.channel).text("title", s.title);
+  o.text("description", s.description).text("status", s.status);
+  o.id("department_id", s.department_id).id("assignee_id", s.assignee_id);
+  o.text("assignee_name", s.assignee_name).id("owner_user_id", s.owner_user_id);
+  o.integer("classification", s.classification);
+  o.time_or_null("response_due_at", s.response_due_at)
+      .time_or_null("resolve_due_at", s.resolve_due_at);
+  o.time_or_null("responded_at", s.responded_at).time_or_null("resolved_at", s.resolved_at);
+  o.time_or_null("closed_at", s.closed_at).time_or_null("escalated_at", s.escalated_at);
+  o.boolean("response_breached", s.response_breached)
+      .boolean("resolve_breached", s.resolve_breached);
+  o.text("sla", sla).text_or_null("external_key", s.external_key);
+  o.time("created_at", s.created_at).time("updated_at", s.updated_at);
+  o.integer("version", s.version).text("etag", etag_of(s.version));
+  return std::move(o).str();
 }
 
 registry::CustomerInput customer_input(const json::object& b) {
@@ -266,8 +255,9 @@ Response customer_response(int status, const registry::Customer& c) {
                          status == 201 ? "/api/v1/customers/" + std::to_string(c.id) : "");
 }
 Response request_response(int status, const registry::ServiceRequest& s) {
-  return object_response(status, request_json(s, text::now_ms()),
-                         status == 201 ? "/api/v1/service-requests/" + std::to_string(s.id) : "");
+  return text_response(
+      status, request_text(s, text::now_ms()), etag_of(s.version),
+      status == 201 ? "/api/v1/service-requests/" + std::to_string(s.id) : std::string());
 }
 
 }  // namespace
@@ -586,24 +576,24 @@ void register_registry_routes(http::Router& router, Deps& deps) {
        .public_route = false});
 
   // ---- service requests
-  router.add(
-      Method::get, "/api/v1/service-requests",
-      [&deps](Request& req) {
-        Caller c = authenticate(req, deps);
-        auto page = deps.registry.list_requests(c.principal, request_query(req));
-        const int64_t now = text::now_ms();
-        json::array items;
-        for (const auto& x : page.items) items.push_back(request_json(x, now));
-        return list_response(std::move(items), page.next_cursor, page.total, page.total_exact);
-      },
-      {.summary = "Service requests the caller may see: full text q= (Chinese included), "
-                  "filters, sort, keyset paging and the total",
-       .tag = "registry",
-       .response_schema = R"JSON({"type":"object"})JSON",
-       .query_params = {"limit", "cursor", "sort", "q", "status", "type", "priority", "channel",
-                        "department_id", "assignee_id", "customer_id", "breached", "classification",
-                        "due_before", "created_from", "created_to"},
-       .public_route = false});
+  router.add(Method::get, "/api/v1/service-requests",
+             [&deps](Request& req) {
+               Caller c = authenticate(req, deps);
+               auto page = deps.registry.list_requests(c.principal, request_query(req));
+               const int64_t now = text::now_ms();
+               std::vector<std::string> items;
+               items.reserve(page.items.size());
+               for (const auto& x : page.items) items.push_back(request_text(x, now));
+               return list_text_response(items, page.next_cursor, page.total, page.total_exact);
+             },
+             {.summary = "Service requests the caller may see: full text q= (Chinese included), "
+                         "filters, sort, keyset paging and the total",
+              .tag = "registry",
+              .response_schema = R"JSON({"type":"object"})JSON",
+              .query_params = {"limit", "cursor", "sort", "q", "status", "type", "priority",
+                               "channel", "department_id", "assignee_id", "customer_id", "breached",
+                               "classification", "due_before", "created_from", "created_to"},
+              .public_route = false});
   router.add(Method::post, "/api/v1/service-requests",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);

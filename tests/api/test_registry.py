@@ -207,6 +207,52 @@ def test_lifecycle_is_enforced(reg):
                                             {"action": "reopen"}), 404, "not_found")
 
 
+REQUEST_KEYS = {"id", "number", "customer_id", "customer_name", "type", "type_name", "priority",
+                "channel", "title", "description", "status", "department_id", "assignee_id",
+                "assignee_name", "owner_user_id", "classification", "response_due_at",
+                "resolve_due_at", "responded_at", "resolved_at", "closed_at", "escalated_at",
+                "response_breached", "resolve_breached", "sla", "external_key", "created_at",
+                "updated_at", "version", "etag"}
+
+
+def test_request_answers_have_every_field_with_its_type(reg):
+    """A request is written straight to JSON text: every field, ids as strings, times as RFC 3339
+    or null, the ETag header equal to the body's etag, and the list's record equal to GET's."""
+    s = desk(reg)
+    c = new_customer(reg)
+    r = s.post("/api/v1/service-requests",
+               {"type": "repair", "title": "楼上卫生间\"漏水\"", "description": "第二行\n\t<b>",
+                "customer_id": c["id"], "channel": "wechat"})
+    assert r.status == 201, r
+    created = r.json()
+    assert set(created) == REQUEST_KEYS
+    assert r.header("ETag") == created["etag"]
+    assert r.header("Location") == f"/api/v1/service-requests/{created['id']}"
+    got = s.get(f"/api/v1/service-requests/{created['id']}")
+    body = got.json()
+    assert got.header("ETag") == body["etag"] and got.header("Location") is None
+    assert body["title"] == '楼上卫生间"漏水"' and body["description"] == "第二行\n\t<b>"
+    assert body["customer_id"] == c["id"] and body["customer_name"] == c["name"]
+    assert body["channel"] == "wechat" and body["type"] == "repair" and body["type_name"]
+    assert isinstance(body["id"], str) and isinstance(body["department_id"], str)
+    assert body["assignee_id"] is None and body["external_key"] is None
+    for t in ("responded_at", "resolved_at", "closed_at", "escalated_at"):
+        assert body[t] is None, t
+    for t in ("response_due_at", "resolve_due_at", "created_at", "updated_at"):
+        assert isinstance(body[t], str) and body[t].endswith("Z"), t
+    assert body["response_breached"] is False and body["resolve_breached"] is False
+    assert body["sla"] in ("on_track", "due_soon") and isinstance(body["version"], int)
+    listed = s.get(f"/api/v1/service-requests?customer_id={c['id']}").json()["items"]
+    assert [x for x in listed if x["id"] == body["id"]] == [body]
+    s.post(f"/api/v1/service-requests/{body['id']}/assign",
+           {"assignee_id": reg["people"]["desk_a"]["id"]})
+    s.post(f"/api/v1/service-requests/{body['id']}/transitions", {"action": "start"})
+    done = s.post(f"/api/v1/service-requests/{body['id']}/transitions",
+                  {"action": "resolve"}).json()
+    assert done["sla"] == "met" and done["resolved_at"].endswith("Z")
+    assert done["assignee_name"] == reg["people"]["desk_a"]["name"]
+
+
 def test_sla_breach_is_flagged_and_escalated(reg):
     s = desk(reg)
     rid = s.post("/api/v1/service-requests", {"type": "repair", "priority": "urgent",

@@ -179,8 +179,8 @@ TEST_P(AuthServiceTest, LoginIssuesTokensAndStoresOnlyTheirHashes) {
   ASSERT_EQ(rows.size(), 1u);
   for (size_t i = 0; i < rows.rows[0].size(); ++i) {
     const std::string cell = cell_text(rows.rows[0][i]);
-    EXPECT_EQ(cell.find(r.token), std::string::npos) << rows.columns[i];
-    EXPECT_EQ(cell.find(r.csrf_token), std::string::npos) << rows.columns[i];
+    EXPECT_EQ(cell.find(r.token), std::string::npos) << "column " << i;
+    EXPECT_EQ(cell.find(r.csrf_token), std::string::npos) << "column " << i;
   }
   EXPECT_EQ(text("SELECT token_hash FROM sessions"), crypto::hex(crypto::sha256(r.token)));
   EXPECT_EQ(text("SELECT csrf_hash FROM sessions"), crypto::hex(crypto::sha256(r.csrf_token)));

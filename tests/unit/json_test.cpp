@@ -32,6 +32,7 @@ TEST(ObjectText, WritesJsonAParserReadsBack) {
   o.text_or_null("some", std::string("x")).id("no_id", std::nullopt).ids("ids", {3, 10});
   o.ids("empty", {}).integer("n", -7).boolean("yes", true).boolean("no", false);
   o.time("at", 1764633600123).raw("nested", R"({"a":[1,2]})");
+  o.time_or_null("due", 1764633600000).time_or_null("never", std::nullopt);
   const std::string text = std::move(o).str();
   const boost::json::value v = boost::json::parse(text);
   EXPECT_EQ(v.at("id").as_string(), "42");
@@ -46,6 +47,8 @@ TEST(ObjectText, WritesJsonAParserReadsBack) {
   EXPECT_FALSE(v.at("no").as_bool());
   EXPECT_EQ(v.at("at").as_string(), "2025-12-02T00:00:00.123Z");
   EXPECT_EQ(v.at("nested").at("a").as_array().size(), 2u);
+  EXPECT_EQ(v.at("due").as_string(), "2025-12-02T00:00:00.000Z");
+  EXPECT_TRUE(v.at("never").is_null());
   EXPECT_EQ(std::move(ObjectText()).str(), "{}");
 }
 

@@ -50,7 +50,8 @@ inline Value optional(const std::optional<std::string>& v) {
 }
 
 struct Result {
-  std::vector<std::string> columns;
+  size_t column_count = 0;  // the statement's columns (their names are not kept: hot reads
+                            // would pay an allocation per name and nothing reads them)
   std::vector<std::vector<Value>> rows;
   int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
 

@@ -324,11 +324,8 @@ Result to_result(PGresult* r) {
   const int cols = PQnfields(r);
   const int rows = PQntuples(r);
   std::vector<Oid> types(static_cast<size_t>(cols));
-  out.columns.reserve(static_cast<size_t>(cols));
-  for (int c = 0; c < cols; ++c) {
-    out.columns.emplace_back(PQfname(r, c));
-    types[static_cast<size_t>(c)] = PQftype(r, c);
-  }
+  out.column_count = static_cast<size_t>(cols);
+  for (int c = 0; c < cols; ++c) types[static_cast<size_t>(c)] = PQftype(r, c);
   out.rows.reserve(static_cast<size_t>(rows));
   for (int row = 0; row < rows; ++row) {
     std::vector<Value>& cells = out.rows.emplace_back();

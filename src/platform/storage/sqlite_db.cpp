@@ -164,9 +164,7 @@ class Connection final : public Tx {
  private:
   static Result with_columns(sqlite3_stmt* stmt) {
     Result result;
-    const int ncols = sqlite3_column_count(stmt);
-    result.columns.reserve(ncols);
-    for (int c = 0; c < ncols; ++c) result.columns.emplace_back(sqlite3_column_name(stmt, c));
+    result.column_count = static_cast<size_t>(sqlite3_column_count(stmt));
     return result;
   }
   // One step: true when it produced a row, false when the statement is done.
@@ -177,7 +175,7 @@ class Connection final : public Tx {
     return true;
   }
   static void read_row(sqlite3_stmt* stmt, Result& into) {
-    const int ncols = static_cast<int>(into.columns.size());
+    const int ncols = static_cast<int>(into.column_count);
     std::vector<Value>& row = into.rows.emplace_back();
     row.reserve(ncols);
     for (int c = 0; c < ncols; ++c) row.push_back(column(stmt, c));
