@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,10 @@ struct Response {
   std::string body_file;
   uint64_t body_file_size = 0;
   bool close = false;  // close the connection after writing
+  // An answer that may go out only once something else is durable (the audit record of a read,
+  // SI-7): the server calls this with a function to call then, and meanwhile serves others on
+  // the worker. ok = false sends a 500 problem instead of this answer. Empty for the rest.
+  std::function<void(std::function<void(bool ok)>)> hold;
 
   // The response's body comes from a (temporary) file, removed once sent.
   void send_file(std::string path, uint64_t size) {

@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
 #include <csignal>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
   std::atomic<int> in_flight{0};
+  std::atomic<int> holds{0};  // answers waiting for their hold's callback
   std::mutex sessions_mu;
   std::unordered_set<SessionBase*> sessions;
 
@@ -267,16 +269,39 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return write(server_.app.refuse(req, ErrorCode::bad_request));
     }
     Exec exec = server_.app.prepare(req);
-    if (exec == Exec::inline_io) return write(server_.app.handle(req));
+    if (exec == Exec::inline_io) {
+      Response res = server_.app.handle(req);
+      if (!res.hold) return write(std::move(res));
+      server_.in_flight.fetch_add(1);
+      return write_when_released(std::move(req), std::move(res));
+    }
     // A handler may take as long as it needs; the socket deadlines resume with the write.
     clear_deadline();
     server_.in_flight.fetch_add(1);
     asio::post(server_.workers, [self = this->shared_from_this(), req = std::move(req)]() mutable {
       Response res = self->server_.app.handle(req);
+      if (res.hold) return self->write_when_released(std::move(req), std::move(res));
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
         self->server_.in_flight.fetch_sub(1);
         self->write(std::move(res));
       });
+    });
+  }
+
+  // The answer waits for its hold (a read's audit record being committed) without keeping the
+  // worker: the hold's callback hands it to the session's strand, or a 500 when it failed.
+  void write_when_released(Request req, Response res) {
+    auto hold = std::move(res.hold);
+    res.hold = nullptr;
+    auto held = std::make_shared<std::pair<Request, Response>>(std::move(req), std::move(res));
+    server_.holds.fetch_add(1);
+    hold([self = this->shared_from_this(), held](bool ok) {
+      if (!ok) held->second = self->server_.app.refuse(held->first, ErrorCode::internal_error);
+      asio::post(self->stream_.get_executor(), [self, held]() mutable {
+        self->server_.in_flight.fetch_sub(1);
+        self->write(std::move(held->second));
+      });
+      self->server_.holds.fetch_sub(1);
     });
   }
 
@@ -528,8 +553,11 @@ void Server::run(const std::function<void(uint16_t)>& on_ready) {
     threads.emplace_back([c = im.contexts[i].get()] { c->run(); });
   im.ioc.run();
   for (auto& t : threads) t.join();
-  // Requests still on the worker pool finish before the caller closes the database.
+  // Requests still on the worker pool finish before the caller closes the database, and so do
+  // answers waiting for their hold (the io_contexts they post to must outlive the callback).
   im.workers.join();
+  for (int i = 0; i < 6000 && im.holds.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 void Server::stop() {

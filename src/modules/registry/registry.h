@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -255,7 +256,13 @@ class Registry {
   // ---- service requests
   ServiceRequest create_request(const authz::Principal& p, const audit::Actor& a,
                                 const RequestInput& in);
-  ServiceRequest get_request(const authz::Principal& p, const audit::Actor& a, int64_t id);
+  // A read whose audit record (SI-3, SI-7) the caller lets commit without waiting: given
+  // `deferred`, the record is not written here but set there, as a function that queues it and
+  // calls back once it committed (true) or failed (false); the caller must not show the record
+  // before then (the HTTP answer's hold). Without it, the record is committed before returning.
+  using DeferredAudit = std::function<void(std::function<void(bool ok)>)>;
+  ServiceRequest get_request(const authz::Principal& p, const audit::Actor& a, int64_t id,
+                             DeferredAudit* deferred = nullptr);
   Page<ServiceRequest> list_requests(const authz::Principal& p, const RequestQuery& q);
   ServiceRequest update_request(const authz::Principal& p, const audit::Actor& a, int64_t id,
                                 int64_t version, const RequestInput& in);

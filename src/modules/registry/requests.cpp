@@ -312,7 +312,8 @@ ServiceRequest Registry::create_request(const authz::Principal& p, const audit::
   return db_.read([&](db::Tx& tx) { return from_row(*load_row(tx, p.org_id, id), masker_); });
 }
 
-ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Actor& a, int64_t id) {
+ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Actor& a, int64_t id,
+                                     DeferredAudit* deferred) {
   // The record and whether reading it is audited, in one statement (the hot read).
   static const std::string sql = std::string("SELECT ") + kColumns + ", " +
                                  authz::audits_reads_sql("r.org_id", "r.classification") + kFrom +
@@ -332,15 +333,33 @@ ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Act
     audits = r->back();
     return from_row(*r, masker_);
   });
-  if (via_grant || read_is_audited(db_, p.org_id, s.classification, audits))
-    read_audits_.write([&](db::Tx& tx) {
-      if (via_grant)
-        authz::GrantService::record_use(tx, a, *via_grant, perm::requests_read, "service_request",
-                                        id, clock_.now_ms());
-      else
-        audit_read(tx, a, "registry.request.read", "service_request", std::to_string(id),
-                   s.classification, clock_.now_ms());
+  if (!via_grant && !read_is_audited(db_, p.org_id, s.classification, audits)) return s;
+  auto record = [a, grant = via_grant, id, level = s.classification,
+                 at = clock_.now_ms()](db::Tx& tx) {
+    if (grant)
+      authz::GrantService::record_use(tx, a, *grant, perm::requests_read, "service_request", id,
+                                      at);
+    else
+      audit_read(tx, a, "registry.request.read", "service_request", std::to_string(id), level, at);
+  };
+  if (!deferred) {
+    read_audits_.write(record);
+    return s;
+  }
+  *deferred = [this, id, record = std::move(record)](std::function<void(bool)> done) {
+    read_audits_.write_async(record, [done = std::move(done), id](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          log::app().error("the audit record of reading service request {} failed: {}", id,
+                           x.what());
+        } catch (...) {
+        }
+      }
+      done(!e);
     });
+  };
   return s;
 }
 

@@ -5,6 +5,7 @@
 // cost one commit, and each caller still returns only once its own write is durable.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -25,6 +26,11 @@ class GroupCommit {
   // Rethrows what `fn` (or its commit) threw. Never call it inside a transaction of the same
   // database: on SQLite the shared transaction would wait for that one's writer lock.
   void write(std::function<void(Tx&)> fn);
+
+  // The same without waiting: `fn` is queued and this returns at once; `done` is called, on the
+  // thread that committed it, once that transaction committed (with nullptr) or failed (with
+  // what was thrown). Pending functions are committed before the GroupCommit is destroyed.
+  void write_async(std::function<void(Tx&)> fn, std::function<void(std::exception_ptr)> done);
 
   // Transactions committed so far (for tests and diagnostics).
   int64_t commits() const;
