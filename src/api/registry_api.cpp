@@ -303,9 +303,13 @@ void register_registry_routes(http::Router& router, Deps& deps) {
   router.add(Method::get, "/api/v1/customers/{id}",
              [&deps](Request& req) {
                Caller c = authenticate(req, deps);
-               return customer_response(
-                   200, deps.registry.get_customer(
-                            c.principal, audit::actor_of(c.principal, c.client), path_id(req)));
+               registry::Registry::DeferredAudit audit;  // held as a request's (below)
+               Response r = customer_response(
+                   200,
+                   deps.registry.get_customer(c.principal, audit::actor_of(c.principal, c.client),
+                                              path_id(req), &audit));
+               r.hold = std::move(audit);
+               return r;
              },
              {.summary = "One customer, masked (a read of a sensitive record is audited)",
               .tag = "registry",

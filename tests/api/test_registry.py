@@ -155,13 +155,14 @@ def test_reading_a_sensitive_record_is_audited(reg):
 
 
 def test_a_sensitive_request_is_shown_only_once_its_read_is_audited(reg):
-    """The audit record of a 敏感 read commits off the worker; the answer waits for it, and when
-    it cannot be written the caller gets a 500 without the record (fail closed)."""
+    """The audit record of a 敏感 read by id commits off the worker; the answer waits for it, and
+    when it cannot be written the caller gets a 500 without the record (fail closed)."""
     s = desk(reg)
     r = desk(reg, "manager").post("/api/v1/service-requests",
                                   {"type": "repair", "title": "机房漏水 敏感", "classification": 2})
     assert r.status == 201, r
     rid = r.json()["id"]
+    customer = new_customer(reg)
     for _ in range(3):
         assert s.get(f"/api/v1/service-requests/{rid}").json()["title"] == "机房漏水 敏感"
     # Back from GET: each read's record is already there.
@@ -169,10 +170,12 @@ def test_a_sensitive_request_is_shown_only_once_its_read_is_audited(reg):
                             f"object_id={rid}").json()
     assert events["total"] == 3
     refuse = ("CREATE TRIGGER refuse_request_reads BEFORE INSERT ON audit_events "
-              "WHEN NEW.action = 'registry.request.read' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+              "WHEN NEW.action IN ('registry.request.read', 'registry.customer.read') "
+              "BEGIN SELECT RAISE(ABORT, 'refused'); END"
               if ENGINE == "sqlite" else
               "CREATE FUNCTION refuse_request_reads() RETURNS trigger LANGUAGE plpgsql AS $$ "
-              "BEGIN IF NEW.action = 'registry.request.read' THEN RAISE EXCEPTION 'refused'; "
+              "BEGIN IF NEW.action IN ('registry.request.read', 'registry.customer.read') THEN "
+              "RAISE EXCEPTION 'refused'; "
               "END IF; RETURN NEW; END $$; CREATE TRIGGER refuse_request_reads BEFORE INSERT ON "
               "audit_events FOR EACH ROW EXECUTE FUNCTION refuse_request_reads()")
     sql_exec(reg["url"], refuse)
@@ -180,6 +183,10 @@ def test_a_sensitive_request_is_shown_only_once_its_read_is_audited(reg):
         r = s.get(f"/api/v1/service-requests/{rid}")
         assert_problem(r, 500, "internal_error")
         assert "机房漏水" not in r.body.decode()
+        # A customer (敏感 by default) likewise.
+        r = s.get(f"/api/v1/customers/{customer['id']}")
+        assert_problem(r, 500, "internal_error")
+        assert "mobile" not in r.body.decode()
         # Reads that audit nothing are not held up.
         public = s.post("/api/v1/service-requests", {"type": "repair", "title": "走廊灯不亮"})
         assert public.status == 201 and public.json()["classification"] < 2, public
@@ -193,6 +200,7 @@ def test_a_sensitive_request_is_shown_only_once_its_read_is_audited(reg):
     events = reg["aud"].get(f"/api/v1/audit/events?action=registry.request.read&"
                             f"object_id={rid}").json()
     assert events["total"] == 4
+    assert s.get(f"/api/v1/customers/{customer['id']}").status == 200
 
 
 def test_chinese_two_character_search(reg):

@@ -288,7 +288,8 @@ Customer Registry::create_customer(const authz::Principal& p, const audit::Actor
   });
 }
 
-Customer Registry::get_customer(const authz::Principal& p, const audit::Actor& a, int64_t id) {
+Customer Registry::get_customer(const authz::Principal& p, const audit::Actor& a, int64_t id,
+                                DeferredAudit* deferred) {
   // The record and whether reading it is audited, in one statement (as a request by id).
   static const std::string sql = std::string("SELECT ") + kColumns + ", " +
                                  authz::audits_reads_sql("c.org_id", "c.classification") + kFrom +
@@ -305,14 +306,8 @@ Customer Registry::get_customer(const authz::Principal& p, const audit::Actor& a
     return to_customer(*this, *r, false);
   });
   if (via_grant || read_is_audited(db_, p.org_id, c.classification, audits))
-    read_audits_.write([&](db::Tx& tx) {
-      if (via_grant)
-        authz::GrantService::record_use(tx, a, *via_grant, perm::customers_read, "customer", id,
-                                        clock_.now_ms());
-      else
-        audit_read(tx, a, "registry.customer.read", "customer", std::to_string(id),
-                   c.classification, clock_.now_ms());
-    });
+    audit_read_by_id(a, via_grant, perm::customers_read, "registry.customer.read", "customer", id,
+                     c.classification, deferred);
   return c;
 }
 

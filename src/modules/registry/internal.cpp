@@ -1,5 +1,6 @@
 #include "modules/registry/internal.h"
 
+#include "platform/log/log.h"
 #include "platform/text/utf8.h"
 
 namespace custos::registry::detail {
@@ -31,3 +32,35 @@ void audit_read(db::Tx& tx, const audit::Actor& a, const std::string& action,
 }
 
 }  // namespace custos::registry::detail
+
+namespace custos::registry {
+
+void Registry::audit_read_by_id(const audit::Actor& a, std::optional<int64_t> grant,
+                                const char* permission, const char* action, const char* object_type,
+                                int64_t id, int level, DeferredAudit* deferred) {
+  auto record = [a, grant, permission, action, object_type, id, level,
+                 at = clock_.now_ms()](db::Tx& tx) {
+    if (grant)
+      authz::GrantService::record_use(tx, a, *grant, permission, object_type, id, at);
+    else
+      detail::audit_read(tx, a, action, object_type, std::to_string(id), level, at);
+  };
+  if (!deferred) return read_audits_.write(record);
+  *deferred = [this, record = std::move(record), object_type, id](std::function<void(bool)> done) {
+    read_audits_.write_async(record,
+                             [done = std::move(done), object_type, id](std::exception_ptr e) {
+                               if (e) {
+                                 try {
+                                   std::rethrow_exception(e);
+                                 } catch (const std::exception& x) {
+                                   log::app().error("the audit record of reading {} {} failed: {}",
+                                                    object_type, id, x.what());
+                                 } catch (...) {
+                                 }
+                               }
+                               done(!e);
+                             });
+  };
+}
+
+}  // namespace custos::registry

@@ -215,7 +215,13 @@ class Registry {
   Customer create_customer(const authz::Principal& p, const audit::Actor& a,
                            const CustomerInput& in);
   // Masked; a read of a record whose level audits reads is recorded.
-  Customer get_customer(const authz::Principal& p, const audit::Actor& a, int64_t id);
+  // A read whose audit record (SI-3, SI-7) the caller lets commit without waiting: given
+  // `deferred`, the record is not written here but set there, as a function that queues it and
+  // calls back once it committed (true) or failed (false); the caller must not show the record
+  // before then (the HTTP answer's hold). Without it, the record is committed before returning.
+  using DeferredAudit = std::function<void(std::function<void(bool ok)>)>;
+  Customer get_customer(const authz::Principal& p, const audit::Actor& a, int64_t id,
+                        DeferredAudit* deferred = nullptr);
   Page<Customer> list_customers(const authz::Principal& p, const audit::Actor& a,
                                 const CustomerQuery& q);
   Customer update_customer(const authz::Principal& p, const audit::Actor& a, int64_t id,
@@ -256,11 +262,6 @@ class Registry {
   // ---- service requests
   ServiceRequest create_request(const authz::Principal& p, const audit::Actor& a,
                                 const RequestInput& in);
-  // A read whose audit record (SI-3, SI-7) the caller lets commit without waiting: given
-  // `deferred`, the record is not written here but set there, as a function that queues it and
-  // calls back once it committed (true) or failed (false); the caller must not show the record
-  // before then (the HTTP answer's hold). Without it, the record is committed before returning.
-  using DeferredAudit = std::function<void(std::function<void(bool ok)>)>;
   ServiceRequest get_request(const authz::Principal& p, const audit::Actor& a, int64_t id,
                              DeferredAudit* deferred = nullptr);
   Page<ServiceRequest> list_requests(const authz::Principal& p, const RequestQuery& q);
@@ -318,6 +319,12 @@ class Registry {
   const privacy::Masker& masker() const { return masker_; }
 
  private:
+  // The audit record of reading one record by id (through a grant when `grant` is set): written
+  // now, or handed to `deferred` when it is given.
+  void audit_read_by_id(const audit::Actor& a, std::optional<int64_t> grant, const char* permission,
+                        const char* action, const char* object_type, int64_t id, int level,
+                        DeferredAudit* deferred);
+
   db::Db& db_;
   const Clock& clock_;
   const crypto::FieldCipher& cipher_;

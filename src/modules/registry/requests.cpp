@@ -333,33 +333,9 @@ ServiceRequest Registry::get_request(const authz::Principal& p, const audit::Act
     audits = r->back();
     return from_row(*r, masker_);
   });
-  if (!via_grant && !read_is_audited(db_, p.org_id, s.classification, audits)) return s;
-  auto record = [a, grant = via_grant, id, level = s.classification,
-                 at = clock_.now_ms()](db::Tx& tx) {
-    if (grant)
-      authz::GrantService::record_use(tx, a, *grant, perm::requests_read, "service_request", id,
-                                      at);
-    else
-      audit_read(tx, a, "registry.request.read", "service_request", std::to_string(id), level, at);
-  };
-  if (!deferred) {
-    read_audits_.write(record);
-    return s;
-  }
-  *deferred = [this, id, record = std::move(record)](std::function<void(bool)> done) {
-    read_audits_.write_async(record, [done = std::move(done), id](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          log::app().error("the audit record of reading service request {} failed: {}", id,
-                           x.what());
-        } catch (...) {
-        }
-      }
-      done(!e);
-    });
-  };
+  if (via_grant || read_is_audited(db_, p.org_id, s.classification, audits))
+    audit_read_by_id(a, via_grant, perm::requests_read, "registry.request.read", "service_request",
+                     id, s.classification, deferred);
   return s;
 }
 
