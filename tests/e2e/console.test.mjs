@@ -532,13 +532,15 @@ describe('web console', () => {
     await page.waitForSelector('[data-list=alerts] >> text=周杰')
     await shots.take(page, 'todo-alerts')
     await page.click('[data-test=menu-sessions]')
+    // The page before may still show a ready table: wait for this page's own rows.
+    await page.waitForSelector('[data-test=session-current]')
     await waitTable(page)
     assert.ok((await page.locator('[data-test=session-revoke]').count()) >= 3)
     assert.equal(await page.locator('[data-test=session-current]').count(), 1, 'the caller\'s own session is marked')
     await shots.take(page, 'sessions')
     await page.click('[data-test=menu-roles]')
+    await page.waitForSelector('[data-test=paged-table] >> text=导诊台隐私查看')
     await waitTable(page)
-    assert.ok(await page.isVisible('[data-test=paged-table] >> text=导诊台隐私查看'))
     await shots.take(page, 'roles')
     // Sensitivity classes: the list, and a level still held (the administrators' clearance 3)
     // cannot be removed — the API's 409, said as such.
