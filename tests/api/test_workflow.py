@@ -300,7 +300,11 @@ def test_notifications_arrive_in_the_app_and_by_mail(hospital):
                        "a mail for the IT head")
     text = mails[0].decode("ascii", "replace")
     assert "Subject: =?UTF-8?B?" in text and "From: <custos@hospital.example>" in text
-    assert sql_exec(hospital["url"], "SELECT COUNT(*) FROM mail_outbox WHERE status = 'sent'") != "0"
+    # The outbox row is marked sent once the SMTP exchange has ended, a moment after the mail
+    # arrived.
+    wait_until(lambda: sql_exec(hospital["url"],
+                                "SELECT COUNT(*) FROM mail_outbox WHERE status = 'sent'") != "0",
+               15 * SLOW, 0.2, "the outbox row marked sent")
 
 
 def test_a_mail_server_outage_loses_nothing(tmp_path):
