@@ -1,5 +1,8 @@
 #include "platform/log/log.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -166,11 +169,30 @@ std::shared_ptr<spdlog::logger> fallback() {
 
 }  // namespace
 
+namespace {
+
+// Whether any of the eight bytes at p is below 0x20, '"', '\\' or 0x7f. A byte of zero in
+// x ^ broadcast(b) marks b; (v - 0x01..) & ~v & 0x80.. is non-zero exactly when v has a zero
+// byte, and (w - 0x20..) & ~w & 0x80.. when w has a byte below 0x20.
+bool needs_escape(const char* p) {
+  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  auto zero_byte = [&](uint64_t v) { return (v - ones) & ~v & highs; };
+  return (((w - 0x20 * ones) & ~w & highs) | zero_byte(w ^ ('"' * ones)) |
+          zero_byte(w ^ ('\\' * ones)) | zero_byte(w ^ (0x7f * ones))) != 0;
+}
+
+}  // namespace
+
 void json_escape(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // Runs of characters that need no escape are appended at once.
+  // Runs of characters that need no escape are appended at once; eight bytes at a time are
+  // checked for one that does (a control character, '"', '\\' or DEL) without a branch per byte.
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
+    while (i + 8 <= s.size() && !needs_escape(s.data() + i)) i += 8;
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
     out.append(s.data() + run, i - run);

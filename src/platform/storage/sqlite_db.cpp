@@ -42,6 +42,14 @@ DbError sqlite_error(sqlite3* h, int rc) {
   }
 }
 
+// Once per process, before the library's first use: no memory statistics. SQLite keeps them
+// under a global mutex on every allocation, which every reader thread then contends for; nothing
+// here reads them. (When the library was already initialised this is refused and changes nothing.)
+void configure_library() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 class Connection final : public Tx {
  public:
   Connection(const std::string& path, const Options& options, bool reader) {
@@ -238,6 +246,7 @@ class Connection final : public Tx {
 class SqliteDb final : public Db {
  public:
   SqliteDb(const Options& options, std::string path) : path_(std::move(path)) {
+    configure_library();
     memory_ = path_ == ":memory:";
     if (!memory_) {
       auto parent = std::filesystem::path(path_).parent_path();
