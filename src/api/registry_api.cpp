@@ -260,6 +260,21 @@ Response request_response(int status, const registry::ServiceRequest& s) {
       status == 201 ? "/api/v1/service-requests/" + std::to_string(s.id) : std::string());
 }
 
+// One record by id whose read may be audited (敏感/机密, SI-7): the audit record commits while the
+// worker serves others, and the answer goes out once it has (a 500 without the record if not).
+template <class Record>
+Response held_read(Request& req, Deps& deps,
+                   Record (registry::Registry::*get)(const authz::Principal&, const audit::Actor&,
+                                                     int64_t, registry::Registry::DeferredAudit*),
+                   Response (*answer)(int, const Record&)) {
+  Caller c = authenticate(req, deps);
+  registry::Registry::DeferredAudit audit;
+  Response r = answer(200, (deps.registry.*get)(c.principal, audit::actor_of(c.principal, c.client),
+                                                path_id(req), &audit));
+  r.hold = std::move(audit);
+  return r;
+}
+
 }  // namespace
 
 void register_registry_routes(http::Router& router, Deps& deps) {
@@ -302,14 +317,7 @@ void register_registry_routes(http::Router& router, Deps& deps) {
        .public_route = false});
   router.add(Method::get, "/api/v1/customers/{id}",
              [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               registry::Registry::DeferredAudit audit;  // held as a request's (below)
-               Response r = customer_response(
-                   200,
-                   deps.registry.get_customer(c.principal, audit::actor_of(c.principal, c.client),
-                                              path_id(req), &audit));
-               r.hold = std::move(audit);
-               return r;
+               return held_read(req, deps, &registry::Registry::get_customer, customer_response);
              },
              {.summary = "One customer, masked (a read of a sensitive record is audited)",
               .tag = "registry",
@@ -613,16 +621,7 @@ void register_registry_routes(http::Router& router, Deps& deps) {
               .public_route = false});
   router.add(Method::get, "/api/v1/service-requests/{id}",
              [&deps](Request& req) {
-               Caller c = authenticate(req, deps);
-               // A 敏感/机密 read's audit record commits while the worker serves others; the
-               // answer goes out once it has (or a 500 if it failed).
-               registry::Registry::DeferredAudit audit;
-               Response r = request_response(
-                   200,
-                   deps.registry.get_request(c.principal, audit::actor_of(c.principal, c.client),
-                                             path_id(req), &audit));
-               r.hold = std::move(audit);
-               return r;
+               return held_read(req, deps, &registry::Registry::get_request, request_response);
              },
              {.summary = "One service request",
               .tag = "registry",
