@@ -167,10 +167,6 @@ std::shared_ptr<spdlog::logger> fallback() {
   return logger;
 }
 
-}  // namespace
-
-namespace {
-
 // Whether any of the eight bytes at p is below 0x20, '"', '\\' or 0x7f. A byte of zero in
 // x ^ broadcast(b) marks b; (v - 0x01..) & ~v & 0x80.. is non-zero exactly when v has a zero
 // byte, and (w - 0x20..) & ~w & 0x80.. when w has a byte below 0x20.
