@@ -282,6 +282,42 @@ TEST_P(Storage, IdListGathersLinkedIds) {
   EXPECT_THROW(parse_id_list(Value{std::string("1,x")}), std::runtime_error);
 }
 
+// A row inserted whole with the id next_id gave it; the next id follows every id the table used
+// (an SQLite AUTOINCREMENT table never gives a deleted row's id again), and a later INSERT that
+// leaves the id to the engine does not collide with it.
+TEST_P(Storage, NextIdIsFreshAndFollowsEveryIdUsed) {
+  const int64_t first = database->write([](Tx& tx) {
+    const int64_t id = next_id(tx, "diagnostic_writes");
+    tx.exec("INSERT INTO diagnostic_writes (org_id, id, payload, created_at) VALUES (1, ?, 'a', 1)",
+            {id});
+    return id;
+  });
+  database->write([&](Tx& tx) {
+    EXPECT_EQ(as_int(tx.query("SELECT MAX(id) FROM diagnostic_writes").rows.at(0).at(0)), first);
+    tx.exec("DELETE FROM diagnostic_writes WHERE id = ?", {first});
+  });
+  const int64_t second = database->write([](Tx& tx) { return next_id(tx, "diagnostic_writes"); });
+  EXPECT_GT(second, first);
+  const int64_t automatic = database->write([](Tx& tx) {
+    return as_int(
+        tx.one("INSERT INTO diagnostic_writes (org_id, payload, created_at) VALUES (1, 'b', 2) "
+               "RETURNING id")
+            ->at(0));
+  });
+  EXPECT_GT(automatic, first);
+  database->write([&](Tx& tx) {
+    const int64_t id = next_id(tx, "diagnostic_writes");
+    EXPECT_GT(id, automatic);
+    tx.exec("INSERT INTO diagnostic_writes (org_id, id, payload, created_at) VALUES (1, ?, 'c', 3)",
+            {id});
+  });
+  EXPECT_EQ(count("diagnostic_writes"), 2);
+  database->write([](Tx& tx) {
+    EXPECT_THROW(next_id(tx, "diagnostic_writes; DROP TABLE users"), std::logic_error);
+    EXPECT_THROW(next_id(tx, ""), std::logic_error);
+  });
+}
+
 TEST_P(Storage, PingAndClose) {
   EXPECT_NO_THROW(database->ping());
   database->close();

@@ -158,12 +158,27 @@ std::string search_text(const std::string& name, const std::vector<std::string>&
   return t;
 }
 
+// Read once per transaction and kind of record (an import asks for each of its rows); nothing
+// here changes the policies.
 int review_days(db::Tx& tx, int64_t org, const std::string& type, int classification) {
+  struct Known {
+    int64_t org;
+    std::string type;
+    int classification, days;
+  };
+  static constexpr char kKey = 0;
+  auto& slot = tx.local(&kKey);
+  if (!slot) slot = std::make_shared<std::vector<Known>>();
+  auto& known = *static_cast<std::vector<Known>*>(slot.get());
+  for (const Known& k : known)
+    if (k.org == org && k.type == type && k.classification == classification) return k.days;
   auto r = tx.one(
       "SELECT interval_days FROM review_policies WHERE org_id = ? AND record_type = ? AND "
       "classification <= ? ORDER BY classification DESC LIMIT 1",
       {org, type, int64_t{classification}});
-  return r ? static_cast<int>(db::as_int(r->at(0))) : 365;
+  const int days = r ? static_cast<int>(db::as_int(r->at(0))) : 365;
+  known.push_back({org, type, classification, days});
+  return days;
 }
 
 void check_tags(const std::vector<std::string>& tags) {
@@ -247,20 +262,42 @@ int64_t Registry::insert_customer(db::Tx& tx, const authz::Principal& p, const a
     throw Error(ErrorCode::conflict, "body.external_key", "taken");
   const auto owner = in.owner_user_id ? *in.owner_user_id : std::optional<int64_t>(p.user_id);
   if (mode == Apply::check) return 0;
-  auto r = tx.one(
-      "INSERT INTO customers (org_id, kind, name, tags, department_id, owner_user_id, "
-      "classification, source, custom, external_key, status, review_due_at, created_at, "
-      "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) RETURNING id",
-      {p.org_id, kind, name, tags_json(tags), db::optional(dept), db::optional(owner),
-       int64_t{classification}, source, custom, db::optional(in.external_key),
-       now + review_days(tx, p.org_id, "customer", classification) * kDayMs, now, now});
-  const int64_t id = db::as_int(r->at(0));
+  // The row whole, in one statement: its sealed fields are bound to the id it is given.
+  const int64_t id = db::next_id(tx, "customers");
   const Sealed s = seal(id, clear);
-  tx.exec(
-      "UPDATE customers SET mobile = ?, id_card = ?, address = ?, email = ?, mobile_bidx = ?, "
-      "id_card_bidx = ?, email_bidx = ? WHERE id = ?",
-      {s.mobile, s.id_card, s.address, s.email, s.mobile_bidx, s.id_card_bidx, s.email_bidx, id});
-  search::put(tx, "customers", id, search_text(name, tags, source));
+  const search::NewEntry entry = search::new_entry(tx.engine(), search_text(name, tags, source));
+  std::vector<db::Value> params{
+      p.org_id,
+      id,
+      kind,
+      name,
+      tags_json(tags),
+      db::optional(dept),
+      db::optional(owner),
+      int64_t{classification},
+      source,
+      custom,
+      db::optional(in.external_key),
+      now + review_days(tx, p.org_id, "customer", classification) * kDayMs,
+      now,
+      now,
+      s.mobile,
+      s.id_card,
+      s.address,
+      s.email,
+      s.mobile_bidx,
+      s.id_card_bidx,
+      s.email_bidx};
+  params.insert(params.end(), entry.params.begin(), entry.params.end());
+  tx.query(std::string("INSERT INTO customers (org_id, id, kind, name, tags, department_id, "
+                       "owner_user_id, classification, source, custom, external_key, status, "
+                       "review_due_at, created_at, updated_at, mobile, id_card, address, email, "
+                       "mobile_bidx, id_card_bidx, email_bidx") +
+               entry.column +
+               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" +
+               entry.value + ")",
+           params);
+  entry.added(tx, "customers", id);
   // Personal fields enter the audit trail masked.
   const Personal m = mask(clear);
   audit::Changes ch;

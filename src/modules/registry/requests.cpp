@@ -272,21 +272,38 @@ int64_t Registry::insert_request(db::Tx& tx, const authz::Principal& p, const au
     throw Error(ErrorCode::conflict, "body.external_key", "taken");
   if (mode == Apply::check) return 0;
   const auto due = sla(tx, p.org_id, type_id, priority);
-  auto r = tx.one(
-      "INSERT INTO service_requests (org_id, number, customer_id, type_id, priority, channel, "
-      "title, description, status, department_id, owner_user_id, classification, "
-      "response_due_at, resolve_due_at, external_key, created_at, updated_at) VALUES (?, '', ?, "
-      "?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {p.org_id, db::optional(customer), type_id, priority, channel, title, description,
-       db::optional(dept), p.user_id, int64_t{classification},
-       due ? db::Value{now + due->first * 60'000} : db::null(),
-       due ? db::Value{now + due->second * 60'000} : db::null(), db::optional(in.external_key), now,
-       now});
-  const int64_t id = db::as_int(r->at(0));
+  // The row whole, in one statement: its number comes from the id it is given.
+  const int64_t id = db::next_id(tx, "service_requests");
   char number[32];
   std::snprintf(number, sizeof number, "SR%08lld", static_cast<long long>(id));
-  tx.exec("UPDATE service_requests SET number = ? WHERE id = ?", {std::string(number), id});
-  search::put(tx, "service_requests", id, std::string(number) + " " + title + " " + description);
+  const search::NewEntry entry =
+      search::new_entry(tx.engine(), std::string(number) + " " + title + " " + description);
+  std::vector<db::Value> params{p.org_id,
+                                id,
+                                std::string(number),
+                                db::optional(customer),
+                                type_id,
+                                priority,
+                                channel,
+                                title,
+                                description,
+                                db::optional(dept),
+                                p.user_id,
+                                int64_t{classification},
+                                due ? db::Value{now + due->first * 60'000} : db::null(),
+                                due ? db::Value{now + due->second * 60'000} : db::null(),
+                                db::optional(in.external_key),
+                                now,
+                                now};
+  params.insert(params.end(), entry.params.begin(), entry.params.end());
+  tx.query(std::string("INSERT INTO service_requests (org_id, id, number, customer_id, type_id, "
+                       "priority, channel, title, description, status, department_id, "
+                       "owner_user_id, classification, response_due_at, resolve_due_at, "
+                       "external_key, created_at, updated_at") +
+               entry.column + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?" +
+               entry.value + ")",
+           params);
+  entry.added(tx, "service_requests", id);
   audit::Changes ch;
   ch.set("number", std::string(number));
   ch.set("type", type_code);

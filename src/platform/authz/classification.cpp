@@ -49,8 +49,23 @@ std::string audits_reads_sql(std::string_view org_column, std::string_view level
   return sql + " ORDER BY cl.level DESC LIMIT 1)";
 }
 
+namespace {
+// The top level read once per transaction: an import classifies each of its rows. The change of
+// the levels (ClassificationService::replace, below) forgets it.
+constexpr char kTopKey = 0;
+struct TopLevel {
+  int64_t org = 0;
+  int level = 0;
+};
+}  // namespace
+
 int top_level(db::Tx& tx, int64_t org_id) {
-  return load_levels(tx, org_id).back().level;
+  auto& slot = tx.local(&kTopKey);
+  if (slot && static_cast<TopLevel*>(slot.get())->org == org_id)
+    return static_cast<TopLevel*>(slot.get())->level;
+  const int level = load_levels(tx, org_id).back().level;
+  slot = std::make_shared<TopLevel>(TopLevel{org_id, level});
+  return level;
 }
 
 const Level& level_of(const std::vector<Level>& levels, int level) {
@@ -149,6 +164,7 @@ std::vector<Level> ClassificationService::replace(const Principal& p, const audi
                 json::object{{"in_use", json::object{{"level", level}, {"used_by", what}}}}));
       }
     }
+    tx.local(&kTopKey).reset();
     tx.exec("DELETE FROM classification_levels WHERE org_id = ?", {p.org_id});
     for (const auto& l : levels)
       tx.exec(

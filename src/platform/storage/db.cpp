@@ -101,6 +101,18 @@ std::string id_list(Engine engine, std::string_view column, std::string_view fro
   return out + ")";
 }
 
+int64_t next_id(Tx& tx, std::string_view table) {
+  if (table.empty() || table.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != table.npos)
+    throw std::logic_error("next_id: not a table name");
+  const std::string t(table);
+  const std::string sql =
+      tx.engine() == Engine::postgres
+          ? "SELECT nextval(pg_get_serial_sequence('" + t + "', 'id'))"
+          : "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + t +
+                "'), 0), COALESCE((SELECT MAX(id) FROM " + t + "), 0)) + 1";
+  return as_int(tx.one(sql)->at(0));
+}
+
 std::vector<int64_t> parse_id_list(const Value& v) {
   std::vector<int64_t> ids;
   if (is_null(v)) return ids;

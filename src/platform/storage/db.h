@@ -159,6 +159,13 @@ Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value
 std::string id_list(Engine engine, std::string_view column, std::string_view from_where);
 std::vector<int64_t> parse_id_list(const Value& v);
 
+// The id for a new row of `table` (whose `id` is an identity or AUTOINCREMENT column), for an
+// INSERT that names it: a row whose other columns depend on its id (sealed personal fields are
+// bound to it) is then written whole, in one statement. PostgreSQL draws it from the column's
+// sequence; SQLite, whose write transactions exclude each other, takes the next one after every id
+// the table has used. Call it in the write transaction that inserts the row.
+int64_t next_id(Tx& tx, std::string_view table);
+
 // A LIKE pattern for "contains q", LIKE's own wildcards in q escaped: the statement must say
 // ESCAPE '\'.
 std::string like_contains(const std::string& q);
