@@ -265,39 +265,33 @@ int64_t Registry::insert_customer(db::Tx& tx, const authz::Principal& p, const a
   // The row whole, in one statement: its sealed fields are bound to the id it is given.
   const int64_t id = db::next_id(tx, "customers");
   const Sealed s = seal(id, clear);
-  const search::NewEntry entry = search::new_entry(tx.engine(), search_text(name, tags, source));
-  std::vector<db::Value> params{
-      p.org_id,
-      id,
-      kind,
-      name,
-      tags_json(tags),
-      db::optional(dept),
-      db::optional(owner),
-      int64_t{classification},
-      source,
-      custom,
-      db::optional(in.external_key),
-      now + review_days(tx, p.org_id, "customer", classification) * kDayMs,
-      now,
-      now,
-      s.mobile,
-      s.id_card,
-      s.address,
-      s.email,
-      s.mobile_bidx,
-      s.id_card_bidx,
-      s.email_bidx};
-  params.insert(params.end(), entry.params.begin(), entry.params.end());
-  tx.query(std::string("INSERT INTO customers (org_id, id, kind, name, tags, department_id, "
-                       "owner_user_id, classification, source, custom, external_key, status, "
-                       "review_due_at, created_at, updated_at, mobile, id_card, address, email, "
-                       "mobile_bidx, id_card_bidx, email_bidx") +
-               entry.column +
-               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" +
-               entry.value + ")",
-           params);
-  entry.added(tx, "customers", id);
+  search::insert(tx, "customers", id,
+                 "org_id, id, kind, name, tags, department_id, owner_user_id, classification, "
+                 "source, custom, external_key, status, review_due_at, created_at, updated_at, "
+                 "mobile, id_card, address, email, mobile_bidx, id_card_bidx, email_bidx",
+                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
+                 {p.org_id,
+                  id,
+                  kind,
+                  name,
+                  tags_json(tags),
+                  db::optional(dept),
+                  db::optional(owner),
+                  int64_t{classification},
+                  source,
+                  custom,
+                  db::optional(in.external_key),
+                  now + review_days(tx, p.org_id, "customer", classification) * kDayMs,
+                  now,
+                  now,
+                  s.mobile,
+                  s.id_card,
+                  s.address,
+                  s.email,
+                  s.mobile_bidx,
+                  s.id_card_bidx,
+                  s.email_bidx},
+                 search_text(name, tags, source));
   // Personal fields enter the audit trail masked.
   const Personal m = mask(clear);
   audit::Changes ch;

@@ -276,34 +276,17 @@ int64_t Registry::insert_request(db::Tx& tx, const authz::Principal& p, const au
   const int64_t id = db::next_id(tx, "service_requests");
   char number[32];
   std::snprintf(number, sizeof number, "SR%08lld", static_cast<long long>(id));
-  const search::NewEntry entry =
-      search::new_entry(tx.engine(), std::string(number) + " " + title + " " + description);
-  std::vector<db::Value> params{p.org_id,
-                                id,
-                                std::string(number),
-                                db::optional(customer),
-                                type_id,
-                                priority,
-                                channel,
-                                title,
-                                description,
-                                db::optional(dept),
-                                p.user_id,
-                                int64_t{classification},
-                                due ? db::Value{now + due->first * 60'000} : db::null(),
-                                due ? db::Value{now + due->second * 60'000} : db::null(),
-                                db::optional(in.external_key),
-                                now,
-                                now};
-  params.insert(params.end(), entry.params.begin(), entry.params.end());
-  tx.query(std::string("INSERT INTO service_requests (org_id, id, number, customer_id, type_id, "
-                       "priority, channel, title, description, status, department_id, "
-                       "owner_user_id, classification, response_due_at, resolve_due_at, "
-                       "external_key, created_at, updated_at") +
-               entry.column + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?" +
-               entry.value + ")",
-           params);
-  entry.added(tx, "service_requests", id);
+  search::insert(tx, "service_requests", id,
+                 "org_id, id, number, customer_id, type_id, priority, channel, title, description, "
+                 "status, department_id, owner_user_id, classification, response_due_at, "
+                 "resolve_due_at, external_key, created_at, updated_at",
+                 "?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?",
+                 {p.org_id, id, std::string(number), db::optional(customer), type_id, priority,
+                  channel, title, description, db::optional(dept), p.user_id,
+                  int64_t{classification}, due ? db::Value{now + due->first * 60'000} : db::null(),
+                  due ? db::Value{now + due->second * 60'000} : db::null(),
+                  db::optional(in.external_key), now, now},
+                 std::string(number) + " " + title + " " + description);
   audit::Changes ch;
   ch.set("number", std::string(number));
   ch.set("type", type_code);

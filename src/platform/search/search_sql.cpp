@@ -22,21 +22,15 @@ void put(db::Tx& tx, const std::string& table, int64_t id, const std::string& te
           {pg_array(tokens), id});
 }
 
-NewEntry new_entry(db::Engine engine, const std::string& text) {
-  NewEntry e;
+void insert(db::Tx& tx, const std::string& table, int64_t id, const std::string& columns,
+            const std::string& values, std::vector<db::Value> params, const std::string& text) {
   const auto tokens = index_tokens(text);
-  if (engine == db::Engine::sqlite) {
-    if (!tokens.empty()) e.fts_tokens = joined(tokens);
-    return e;
-  }
-  e.column = ", search_tokens";
-  e.value = ", CAST(? AS TEXT[])";
-  e.params.emplace_back(pg_array(tokens));
-  return e;
-}
-
-void NewEntry::added(db::Tx& tx, const std::string& table, int64_t id) const {
-  if (!fts_tokens.empty()) add_fts(tx, table, id, fts_tokens);
+  const bool pg = tx.engine() == db::Engine::postgres;
+  if (pg) params.emplace_back(pg_array(tokens));
+  tx.query("INSERT INTO " + table + " (" + columns + (pg ? ", search_tokens" : "") + ") VALUES (" +
+               values + (pg ? ", CAST(? AS TEXT[])" : "") + ")",
+           params);
+  if (!pg && !tokens.empty()) add_fts(tx, table, id, joined(tokens));
 }
 
 void remove(db::Tx& tx, const std::string& table, int64_t id) {

@@ -15,17 +15,11 @@ namespace custos::search {
 void put(db::Tx& tx, const std::string& table, int64_t id, const std::string& text);
 void remove(db::Tx& tx, const std::string& table, int64_t id);
 
-// The tokens of a record being inserted, written with it: on PostgreSQL they are a column of the
-// record's INSERT (`column` and `value` go into its column and value lists, `params` after the
-// other values), on SQLite a row of the FTS table once the record is in (added).
-struct NewEntry {
-  const char* column = "";  // ", search_tokens" on PostgreSQL
-  const char* value = "";   // ", CAST(? AS TEXT[])" on PostgreSQL
-  std::vector<db::Value> params;
-  std::string fts_tokens;  // SQLite: the FTS row's text ("" when there is none)
-  void added(db::Tx& tx, const std::string& table, int64_t id) const;
-};
-NewEntry new_entry(db::Engine engine, const std::string& text);
+// Inserts record `id` of `table` with the tokens of `text`: `columns` and `values` are the
+// INSERT's lists (`values` with a ? per entry of `params`). On PostgreSQL the tokens are one more
+// column of the same INSERT; on SQLite a row of the FTS table once the record is in.
+void insert(db::Tx& tx, const std::string& table, int64_t id, const std::string& columns,
+            const std::string& values, std::vector<db::Value> params, const std::string& text);
 
 // Rows holding every token of `tokens` (non-empty), as a query's driver: the matches come in id
 // order, so a first page stops after its rows however many match. SQLite reads the FTS table
